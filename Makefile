@@ -1,0 +1,57 @@
+# Two commands for a newcomer: `make serve` and `make test`. Both set everything up first:
+# the system packages, a .venv, the CPU build of torch (before the project, or pip would pull
+# the CUDA one), then the project itself.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+APT_PACKAGES := espeak-ng libgl1 libglib2.0-0 libegl1 libgles2
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: setup serve worker test test-unit lint format bench demo quality clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@missing=$$(for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		echo "installing system packages: $$missing"; \
+		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; \
+	fi
+	@[ -x $(BIN)/python ] || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q torch==2.13.0
+	$(BIN)/pip install -q -e '.[dev]'
+	@touch $(STAMP)
+
+serve: $(STAMP)
+	$(BIN)/lipsync serve
+
+worker: $(STAMP)
+	$(BIN)/lipsync worker
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q
+
+test-unit: $(STAMP)
+	$(BIN)/python -m pytest -q tests/unit
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(STAMP)
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+bench: $(STAMP)
+	$(BIN)/python -m scripts.bench
+
+demo: $(STAMP)
+	$(BIN)/python -m scripts.demo
+
+quality: $(STAMP)
+	$(BIN)/python -m scripts.quality
+
+clean:
+	rm -rf $(VENV) data demo bench-out .pytest_cache .ruff_cache

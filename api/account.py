@@ -1,0 +1,195 @@
+"""Beyond the seeds, as the best peers offer: cancel, listing, balance, ledger, estimates, keys."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Query, Request
+from pydantic import BaseModel, ConfigDict, Field
+
+from api.auth import authenticate
+from api.errors import ApiError
+from api.studio import ROLE_FIELDS, ImageForm, MultiForm, VideoForm, studio_job
+from api.views import iso, job_detail
+from engine.requests import JobRequest
+from engine.service import ApiKeyInfo, Service
+from engine.webhooks import deliveries_for
+
+router = APIRouter(prefix="/api/v1", tags=["account and jobs"])
+Key = Annotated[ApiKeyInfo, Depends(authenticate)]
+
+
+def _service(request: Request) -> Service:
+    return request.app.state.service
+
+
+@router.post("/jobs/{job_id}/cancel", summary="Cancel a queued or running job (refunded)")
+async def cancel_job(job_id: str, request: Request, key: Key) -> dict:
+    service = _service(request)
+    job = await service.cancel(job_id, account_id=key.account_id)
+    return studio_job(job, service)
+
+
+@router.get("/jobs", summary="List your jobs, newest first")
+async def list_jobs(
+    request: Request,
+    key: Key,
+    status: Annotated[list[str] | None, Query(description="filter by status (repeatable)")] = None,
+    model: Annotated[str | None, Query()] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 20,
+    before: Annotated[float | None, Query(description="created before this unix time")] = None,
+) -> dict:
+    service = _service(request)
+    jobs = await service.list_jobs(
+        key.account_id, statuses=status or [], model=model, limit=limit, before=before
+    )
+    return {"jobs": [job_detail(j, service) for j in jobs]}
+
+
+@router.get("/jobs/{job_id}/details", summary="Everything about a job, webhook attempts included")
+async def job_details(job_id: str, request: Request, key: Key) -> dict:
+    service = _service(request)
+    job = await service.get_job(job_id, account_id=key.account_id)
+    detail = job_detail(job, service)
+    detail["webhookDeliveries"] = [
+        {
+            "id": d.id,
+            "url": d.url,
+            "status": d.status,
+            "attempts": d.attempts,
+            "lastStatusCode": d.last_status_code,
+            "lastError": d.last_error,
+            "nextAttemptAt": iso(d.next_attempt_at),
+            "deliveredAt": iso(d.delivered_at),
+        }
+        for d in await deliveries_for(service.db, job.id)
+    ]
+    return detail
+
+
+@router.get("/balance", summary="Your API credits")
+async def balance(request: Request, key: Key) -> dict:
+    account = await _service(request).get_account(key.account_id)
+    return {"accountId": account.id, "balance": account.balance, "plan": account.plan}
+
+
+@router.get("/ledger", summary="Your credit entries, newest first")
+async def ledger_entries(
+    request: Request,
+    key: Key,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    before_id: Annotated[int | None, Query(alias="beforeId")] = None,
+) -> dict:
+    entries = await _service(request).ledger_entries(
+        key.account_id, limit=limit, before_id=before_id
+    )
+    return {
+        "entries": [
+            {
+                "id": e.id,
+                "kind": e.kind,
+                "amount": e.amount,
+                "credits": e.credits,
+                "balanceAfter": e.balance_after,
+                "jobId": e.job_id,
+                "note": e.note,
+                "createdAt": iso(e.created_at),
+            }
+            for e in entries
+        ]
+    }
+
+
+class EstimateRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    model: Literal["lipsync-video", "lipsync-image", "lipsync-image-multi"]
+    formState: dict[str, Any] = Field(description="the same formState as the job's endpoint")
+
+
+_FORMS = {"lipsync-video": VideoForm, "lipsync-image": ImageForm, "lipsync-image-multi": MultiForm}
+
+
+@router.post("/estimate", summary="What a job would cost (inputs are measured, nothing charged)")
+async def estimate(body: EstimateRequest, request: Request, key: Key) -> dict:
+    form = _FORMS[body.model].model_validate(body.formState).model_dump(exclude_none=True)
+    inputs = {k: form.pop(k) for k in ROLE_FIELDS if k in form}
+    service = _service(request)
+    quote = await service.estimate(JobRequest(model=body.model, inputs=inputs, params=form))
+    account = await service.get_account(key.account_id)
+    return {
+        "model": quote.model,
+        "resolution": quote.resolution,
+        "outputSeconds": quote.output_seconds,
+        "billableSeconds": quote.billable_seconds,
+        "credits": quote.credits,
+        "estimatedTime": quote.estimated_time,
+        "balance": account.balance,
+        "affordable": account.balance >= quote.credits,
+    }
+
+
+class NewKeyRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field("", max_length=100, description="a name to remember it by (optional)")
+    credits: int = Field(0, ge=0)
+    plan: Literal["free", "starter", "pro"] = "free"
+
+
+def _admin(key: ApiKeyInfo) -> None:
+    if not key.admin:
+        raise ApiError(403, "forbidden", "only an admin API key can manage keys and credits")
+
+
+def _key_view(k: ApiKeyInfo) -> dict:
+    return {
+        "id": k.id,
+        "name": k.name,
+        "plan": k.plan,
+        "credits": k.balance,
+        "accountId": k.account_id,
+        "admin": k.admin,
+        "createdAt": iso(k.created_at),
+        "lastUsedAt": iso(k.last_used_at),
+        "revokedAt": iso(k.revoked_at),
+    }
+
+
+@router.post("/keys", status_code=201, summary="Create an API key (admin; shown once)")
+async def create_key(body: NewKeyRequest, request: Request, key: Key) -> dict:
+    _admin(key)
+    service = _service(request)
+    new = await service.create_api_key(body.name, body.credits, body.plan)
+    return {
+        **_key_view(new.key),
+        "key": new.secret,
+        "webhookSecret": service.webhook_secret(new.key.id),
+    }
+
+
+@router.get("/keys", summary="List API keys (admin)")
+async def list_keys(request: Request, key: Key) -> dict:
+    _admin(key)
+    return {"keys": [_key_view(k) for k in await _service(request).list_api_keys()]}
+
+
+@router.post("/keys/{key_id}/revoke", summary="Revoke an API key (admin)")
+async def revoke_key(key_id: str, request: Request, key: Key) -> dict:
+    _admin(key)
+    return _key_view(await _service(request).revoke_api_key(key_id))
+
+
+class GrantRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    account: str = Field(description="account id, API key id, or owner such as telegram:123")
+    credits: int = Field(gt=0)
+    note: str = Field("granted by an admin", max_length=200)
+
+
+@router.post("/credits/grant", summary="Add credits to an account (admin)")
+async def grant(body: GrantRequest, request: Request, key: Key) -> dict:
+    _admin(key)
+    service = _service(request)
+    account = await service.resolve_account(body.account)
+    await service.grant(account.id, body.credits, note=body.note)
+    account = await service.get_account(account.id)
+    return {"accountId": account.id, "owner": account.owner, "balance": account.balance}

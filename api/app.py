@@ -1,0 +1,91 @@
+"""The HTTP app: both seed dialects, files, account routes, health, MCP mount."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+import httpx
+from fastapi import FastAPI, Request, Response
+
+from api import account, dev, files, studio
+from api.errors import install_error_handlers
+from api.ratelimit import RateLimiter
+from api.views import dev_webhook, studio_job
+from engine.jobs import Job
+from engine.service import Service
+from engine.webhooks import WebhookDispatcher
+
+DESCRIPTION = """
+Self-hostable lipsync: a photo or a video plus a voice in, a lip-synced MP4 out.
+
+Two dialects share one engine and one credit balance: the lipsync.studio one
+(`/api/v1/lipsync-*`, `/api/v1/jobs/{id}`) and the LipSync.dev one (`/api/v1/lipsync/...`).
+Authenticate with `Authorization: Bearer sk_...` or `X-API-Key: sk_...`.
+"""
+
+
+def create_app(
+    service: Service,
+    *,
+    webhook_transport: httpx.AsyncBaseTransport | None = None,
+    extra_lifespans: list[Callable[[FastAPI], Any]] | None = None,
+) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        dispatcher = WebhookDispatcher(
+            service.db, service.settings, webhook_payload(service), transport=webhook_transport
+        )
+        app.state.webhooks = dispatcher
+
+        async def wake(job: Job) -> None:
+            if job.webhook and job.is_final:
+                dispatcher.wake()
+
+        service.add_listener(wake)
+        dispatcher.start()
+        try:
+            yield
+        finally:
+            await dispatcher.stop()
+
+    app = FastAPI(
+        title="Lipsync service", version="0.1.0", description=DESCRIPTION, lifespan=lifespan
+    )
+    app.state.service = service
+    app.state.rate_limiter = RateLimiter()
+    install_error_handlers(app)
+
+    @app.middleware("http")
+    async def rate_headers(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        response = await call_next(request)
+        for name, value in getattr(request.state, "rate_headers", {}).items():
+            response.headers.setdefault(name, value)
+        return response
+
+    @app.get("/health", tags=["health"], summary="Liveness and queue depth")
+    async def health() -> dict:
+        row = await service.db.fetchone(
+            "SELECT SUM(status = 'queued') AS queued, SUM(status = 'processing') AS processing"
+            " FROM jobs"
+        )
+        return {
+            "status": "ok",
+            "queued": int(row["queued"] or 0) if row else 0,
+            "processing": int(row["processing"] or 0) if row else 0,
+            "workers": service.pool.slots if service.pool else 0,
+        }
+
+    for router in (studio.router, dev.router, account.router, files.router):
+        app.include_router(router)
+    return app
+
+
+def webhook_payload(service: Service) -> Callable[[Job], dict]:
+    def build(job: Job) -> dict:
+        return dev_webhook(job, service) if job.source == "dev" else studio_job(job, service)
+
+    return build

@@ -1,0 +1,113 @@
+"""Seed 004 (LipSync.dev dialect): `/api/v1/lipsync/generate` and `/status/{jobId}`."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Request
+from pydantic import BaseModel, ConfigDict, Field
+
+from api.auth import authenticate
+from api.errors import ApiError
+from api.studio import IdempotencyKey
+from api.submit import submit_job
+from api.views import INPUT_TYPES, dev_job
+from engine.requests import JobRequest
+from engine.service import ApiKeyInfo, Service
+
+router = APIRouter(prefix="/api/v1/lipsync", tags=["LipSync.dev dialect"])
+
+
+class Settings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    resolution: Literal["480p", "720p", "1080p"] = Field("720p", description="default 720p")
+    fps: int = Field(25, ge=24, le=60)
+    maxDuration: float | None = Field(None, gt=0, description="cut the output at this many seconds")
+
+
+class GenerateRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    audioUrl: str = Field(min_length=1, description="URL of the audio (MP3, WAV, ...)")
+    videoUrl: str | None = Field(None, description="source video: video-to-video lipsync")
+    imageUrl: str | None = Field(None, description="portrait photo: image-to-video lipsync")
+    settings: Settings = Field(default_factory=Settings)
+    webhookUrl: str | None = None
+
+
+class GenerateData(BaseModel):
+    jobId: str
+    status: str
+    inputType: str
+    estimatedCredits: int
+    estimatedTime: int
+
+
+class GenerateResponse(BaseModel):
+    success: bool
+    data: GenerateData
+
+
+class StatusData(BaseModel):
+    jobId: str
+    inputType: str
+    status: str
+    outputUrl: str | None
+    createdAt: str | None
+    updatedAt: str | None
+    processingTime: int | None
+    error: str | None = None
+
+
+class StatusResponse(BaseModel):
+    success: bool
+    data: StatusData
+
+
+@router.post("/generate", response_model=GenerateResponse, summary="Video or image + audio")
+async def generate(
+    body: GenerateRequest,
+    request: Request,
+    key: Annotated[ApiKeyInfo, Depends(authenticate)],
+    idem: IdempotencyKey = None,
+) -> dict:
+    if bool(body.videoUrl) == bool(body.imageUrl):
+        raise ApiError(422, "invalid_request", "send exactly one of videoUrl or imageUrl")
+    model = "lipsync-video" if body.videoUrl else "lipsync-image"
+    inputs = {"audio": body.audioUrl}
+    inputs["video" if body.videoUrl else "image"] = body.videoUrl or body.imageUrl or ""
+    params: dict = {"resolution": body.settings.resolution, "fps": body.settings.fps}
+    if body.settings.maxDuration is not None:
+        params["max_duration"] = body.settings.maxDuration
+    job = await submit_job(
+        request,
+        key,
+        JobRequest(
+            model=model,
+            inputs=inputs,
+            params=params,
+            webhook=body.webhookUrl,
+            idempotency_key=idem,
+            source="dev",
+        ),
+    )
+    service: Service = request.app.state.service
+    estimate = service.quote(job.model, job.params, {"audio": job.estimate_seconds})
+    return {
+        "success": True,
+        "data": {
+            "jobId": job.id,
+            "status": job.status,
+            "inputType": INPUT_TYPES[job.model],
+            "estimatedCredits": job.estimate,
+            "estimatedTime": estimate.estimated_time,
+        },
+    }
+
+
+@router.get("/status/{job_id}", response_model=StatusResponse, summary="Job status")
+async def status(
+    job_id: str, request: Request, key: Annotated[ApiKeyInfo, Depends(authenticate)]
+) -> dict:
+    service: Service = request.app.state.service
+    job = await service.get_job(job_id, account_id=key.account_id)
+    return {"success": True, "data": dev_job(job, service)}

@@ -1,0 +1,65 @@
+"""Uploads (`POST /api/v1/files`) and serving of uploads and results under `/files/...`."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, File, Request, UploadFile
+from fastapi.responses import FileResponse
+
+from api.auth import authenticate
+from api.errors import ApiError
+from engine.errors import LipsyncError
+from engine.media import probe
+from engine.service import ApiKeyInfo, Service
+
+router = APIRouter(tags=["files"])
+CHUNK = 1024 * 1024
+_MEDIA_TYPES = {".mp4": "video/mp4", ".png": "image/png", ".jpg": "image/jpeg"}
+
+
+@router.post("/api/v1/files", status_code=201, summary="Upload a file; use its URL in any job")
+async def upload(
+    request: Request,
+    key: Annotated[ApiKeyInfo, Depends(authenticate)],
+    file: Annotated[UploadFile, File(description="image, audio or video")],
+) -> dict:
+    service: Service = request.app.state.service
+    limit = service.settings.limits.max_upload_bytes
+    suffix = Path(file.filename or "").suffix.lower()[:8]
+    dest = service.storage.new_upload_path(suffix if suffix.isascii() else "")
+    size = 0
+    try:
+        with dest.open("wb") as out:
+            while chunk := await file.read(CHUNK):
+                size += len(chunk)
+                if size > limit:
+                    raise ApiError(
+                        413, "file_too_large", f"uploads are limited to {limit // 2**20} MiB"
+                    )
+                out.write(chunk)
+        if size == 0:
+            raise ApiError(422, "invalid_media", "the uploaded file is empty")
+        info = await asyncio.to_thread(probe, dest)
+    except (ApiError, LipsyncError):
+        dest.unlink(missing_ok=True)
+        raise
+    return {
+        "url": service.storage.public_url(dest),
+        "size": size,
+        "kind": info.kind,
+        "duration": info.duration,
+        "width": info.width,
+        "height": info.height,
+    }
+
+
+@router.get("/files/{folder}/{name}", summary="A result or an upload", include_in_schema=False)
+async def serve_file(folder: str, name: str, request: Request) -> FileResponse:
+    service: Service = request.app.state.service
+    path = service.storage.resolve_public(f"{folder}/{name}")
+    if path is None:
+        raise ApiError(404, "not_found", "no such file (it may have expired)")
+    return FileResponse(path, media_type=_MEDIA_TYPES.get(path.suffix))

@@ -1,0 +1,162 @@
+"""Seeds 000-003 (lipsync.studio dialect): `{webhook?, formState: {...}}` in, `{id, status}` out."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Header, Request
+from pydantic import BaseModel, ConfigDict, Field
+
+from api.auth import authenticate
+from api.submit import submit_job
+from api.views import studio_job
+from engine.requests import JobRequest
+from engine.service import ApiKeyInfo, Service
+
+router = APIRouter(prefix="/api/v1", tags=["lipsync.studio dialect"])
+
+Resolution = Literal["480p", "720p", "1080p"]
+Url = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=16_000_000,
+        description="public URL, data: URI or uploaded file URL",
+    ),
+]
+
+
+class _Common(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    resolution: Resolution | None = Field(
+        None, description='"480p" (default) or "720p"; also "1080p"'
+    )
+    mask_image: Url | None = Field(
+        None, description="image whose white area limits what may change"
+    )
+    prompt: str | None = Field(
+        None, max_length=2000, description="style hint, e.g. 'calm, still head'"
+    )
+    seed: int | None = Field(None, ge=0, description="same seed, same video")
+    fps: int | None = Field(None, ge=24, le=60, description="frames per second (default 25)")
+
+
+class VideoForm(_Common):
+    video: Url = Field(description="source video (MP4, MOV, WebM, MKV)")
+    audio: Url = Field(description="new voice (MP3, WAV, OGG, M4A, ...)")
+    sync_mode: Literal["bounce", "loop", "freeze"] | None = Field(
+        None,
+        description="when the audio outlasts the video: play it back and forth (bounce, "
+        "default), loop it, or freeze the last frame",
+    )
+
+
+class ImageForm(_Common):
+    image: Url = Field(description="portrait photo (JPEG, PNG, WebP)")
+    audio: Url = Field(description="voice (MP3, WAV, OGG, M4A, ...)")
+
+
+class MultiForm(_Common):
+    image: Url = Field(description="photo showing two people")
+    left_audio: Url = Field(description="voice of the person on the left")
+    right_audio: Url = Field(description="voice of the person on the right")
+    order: Literal["meanwhile", "left_right", "right_left"] | None = Field(
+        None, description="meanwhile (both at once, default), left_right or right_left"
+    )
+
+
+class _Envelope(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    webhook: str | None = Field(None, description="HTTPS URL we POST the result to")
+
+
+class VideoRequest(_Envelope):
+    formState: VideoForm
+
+
+class ImageRequest(_Envelope):
+    formState: ImageForm
+
+
+class MultiRequest(_Envelope):
+    formState: MultiForm
+
+
+class Accepted(BaseModel):
+    id: str
+    status: str
+
+
+class StudioJob(BaseModel):
+    id: str
+    model: str
+    status: str
+    output: str | None
+    error: str
+    executionTime: int | None
+    timings: dict[str, float] | None
+
+
+IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=255)]
+ROLE_FIELDS = ("video", "image", "audio", "left_audio", "right_audio", "mask_image")
+
+
+async def _submit(
+    request: Request, key: ApiKeyInfo, model: str, body: _Envelope, idem: str | None
+) -> dict:
+    form = body.formState.model_dump(exclude_none=True)  # type: ignore[attr-defined]
+    inputs = {k: form.pop(k) for k in ROLE_FIELDS if k in form}
+    job = await submit_job(
+        request,
+        key,
+        JobRequest(
+            model=model,
+            inputs=inputs,
+            params=form,
+            webhook=body.webhook,
+            idempotency_key=idem,
+            source="studio",
+        ),
+    )
+    return {"id": job.id, "status": "processing" if job.status == "queued" else job.status}
+
+
+@router.post("/lipsync-video", response_model=Accepted, summary="Video + new audio -> dubbed video")
+async def lipsync_video(
+    body: VideoRequest,
+    request: Request,
+    key: Annotated[ApiKeyInfo, Depends(authenticate)],
+    idem: IdempotencyKey = None,
+) -> dict:
+    return await _submit(request, key, "lipsync-video", body, idem)
+
+
+@router.post("/lipsync-image", response_model=Accepted, summary="Photo + audio -> talking portrait")
+async def lipsync_image(
+    body: ImageRequest,
+    request: Request,
+    key: Annotated[ApiKeyInfo, Depends(authenticate)],
+    idem: IdempotencyKey = None,
+) -> dict:
+    return await _submit(request, key, "lipsync-image", body, idem)
+
+
+@router.post(
+    "/lipsync-image-multi", response_model=Accepted, summary="Photo of two + two audios -> dialogue"
+)
+async def lipsync_image_multi(
+    body: MultiRequest,
+    request: Request,
+    key: Annotated[ApiKeyInfo, Depends(authenticate)],
+    idem: IdempotencyKey = None,
+) -> dict:
+    return await _submit(request, key, "lipsync-image-multi", body, idem)
+
+
+@router.get("/jobs/{request_id}", response_model=StudioJob, summary="Job status and result")
+async def get_job(
+    request_id: str, request: Request, key: Annotated[ApiKeyInfo, Depends(authenticate)]
+) -> dict:
+    service: Service = request.app.state.service
+    job = await service.get_job(request_id, account_id=key.account_id)
+    return studio_job(job, service)

@@ -1,0 +1,229 @@
+"""The `lipsync` command: the composition root that wires the engine to its doors.
+
+It lives outside `engine/` because it imports the doors (the HTTP app, MCP, the bots), and
+the engine must never do that.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import sys
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from engine.config import Settings, load_settings
+from engine.errors import ConfigError, LipsyncError
+from engine.service import Service
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="lipsync", description="Self-hostable lipsync service")
+    parser.add_argument("--config", help="config file (default: $LIPSYNC_CONFIG or ./config.toml)")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="run the HTTP API, MCP, bots and the worker pool")
+    serve.add_argument("--host")
+    serve.add_argument("--port", type=int)
+    serve.add_argument("--workers", type=int, help="render processes (default: config)")
+
+    worker = sub.add_parser("worker", help="run extra render workers on the same database")
+    worker.add_argument("--workers", type=int, help="render processes (default: config)")
+
+    keys = sub.add_parser("keys", help="manage API keys").add_subparsers(
+        dest="action", required=True
+    )
+    create = keys.add_parser("create", help="create a key (printed once, as the last line)")
+    create.add_argument("--name", default="")
+    create.add_argument("--credits", type=int, default=0)
+    create.add_argument("--plan", default="free", choices=["free", "starter", "pro"])
+    keys.add_parser("list", help="list keys")
+    revoke = keys.add_parser("revoke", help="revoke a key")
+    revoke.add_argument("key_id")
+
+    credits = sub.add_parser("credits", help="credits").add_subparsers(dest="action", required=True)
+    grant = credits.add_parser("grant", help="add credits to an account")
+    grant.add_argument("account", help="account id, API key id, or owner such as telegram:123")
+    grant.add_argument("credits", type=int)
+    grant.add_argument("--note", default="granted by an admin")
+    balance = credits.add_parser("balance", help="show an account's balance and last entries")
+    balance.add_argument("account")
+
+    jobs = sub.add_parser("jobs", help="jobs").add_subparsers(dest="action", required=True)
+    jlist = jobs.add_parser("list", help="list recent jobs")
+    jlist.add_argument("--status", action="append", default=[])
+    jlist.add_argument("--limit", type=int, default=20)
+    show = jobs.add_parser("show", help="show one job")
+    show.add_argument("job_id")
+
+    from cli.render import add_render_parser
+
+    add_render_parser(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        settings = load_settings(args.config)
+    except ConfigError as exc:
+        print(f"lipsync: {exc}", file=sys.stderr)
+        return 2
+    logging.basicConfig(
+        level=settings.log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        return _dispatch(args, settings)
+    except LipsyncError as exc:
+        print(f"lipsync: {exc.message}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
+    if args.command == "serve":
+        from cli.serve import serve
+
+        if args.host:
+            settings.host = args.host
+        if args.port:
+            settings.port = args.port
+        if args.workers is not None:
+            settings.workers.count = args.workers
+        return asyncio.run(serve(settings))
+    if args.command == "worker":
+        from cli.serve import run_worker
+
+        return asyncio.run(run_worker(settings, args.workers))
+    if args.command == "render":
+        from cli.render import run_render
+
+        return run_render(args, settings)
+    return asyncio.run(_admin(args, settings))
+
+
+async def _admin(args: argparse.Namespace, settings: Settings) -> int:
+    service = await Service.open(settings)
+    try:
+        if args.command == "keys":
+            return await _keys(service, args)
+        if args.command == "credits":
+            return await _credits(service, args)
+        if args.command == "jobs":
+            return await _jobs(service, args)
+    finally:
+        await service.close()
+    return 2
+
+
+async def _keys(service: Service, args: argparse.Namespace) -> int:
+    if args.action == "create":
+        new = await service.create_api_key(args.name, args.credits, args.plan)
+        print(
+            f"created API key {new.key.id} ({new.key.name or 'no name'}) with "
+            f"{new.key.balance} credits, plan {new.key.plan}; it is shown only now:"
+        )
+        print(new.secret)
+    elif args.action == "list":
+        rows = [
+            [
+                k.id,
+                k.name,
+                k.plan,
+                str(k.balance),
+                _when(k.created_at),
+                _when(k.last_used_at),
+                "revoked" if k.revoked_at else "active",
+            ]
+            for k in await service.list_api_keys()
+        ]
+        _table(["id", "name", "plan", "credits", "created", "last used", "state"], rows)
+    elif args.action == "revoke":
+        key = await service.revoke_api_key(args.key_id)
+        print(f"revoked API key {key.id}")
+    return 0
+
+
+async def _credits(service: Service, args: argparse.Namespace) -> int:
+    account = await service.resolve_account(args.account)
+    if args.action == "grant":
+        await service.grant(account.id, args.credits, note=args.note)
+        account = await service.get_account(account.id)
+        print(f"{account.id} ({account.owner}) now has {account.balance} credits")
+    else:
+        print(f"{account.id} ({account.owner}, {account.kind}): {account.balance} credits")
+        rows = [
+            [
+                _when(e.created_at),
+                e.kind,
+                f"{e.amount:+d}",
+                str(e.balance_after),
+                e.job_id or "",
+                e.note,
+            ]
+            for e in await service.ledger_entries(account.id, limit=20)
+        ]
+        _table(["when", "kind", "amount", "balance", "job", "note"], rows)
+    return 0
+
+
+async def _jobs(service: Service, args: argparse.Namespace) -> int:
+    if args.action == "list":
+        rows = [
+            [
+                j.id,
+                j.model,
+                j.status,
+                f"{j.progress:.0%}",
+                str(j.charged if j.charged is not None else j.estimate),
+                _when(j.created_at),
+                j.error[:40],
+            ]
+            for j in await service.list_jobs(None, statuses=args.status, limit=args.limit)
+        ]
+        _table(["id", "model", "status", "progress", "credits", "created", "error"], rows)
+    else:
+        job = await service.get_job(args.job_id)
+        data: dict[str, Any] = {
+            "id": job.id,
+            "account": job.account_id,
+            "model": job.model,
+            "status": job.status,
+            "stage": job.stage,
+            "progress": job.progress,
+            "params": job.params,
+            "output": service.output_url(job),
+            "output_seconds": job.output_seconds,
+            "estimate": job.estimate,
+            "charged": job.charged,
+            "error": job.error,
+            "error_code": job.error_code,
+            "attempts": job.attempts,
+            "timings": job.timings,
+            "execution_ms": job.execution_ms,
+            "created": _when(job.created_at),
+            "finished": _when(job.finished_at),
+        }
+        print(json.dumps(data, indent=2))
+    return 0
+
+
+def _when(ts: float | None) -> str:
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(ts)) if ts else "-"
+
+
+def _table(header: list[str], rows: list[list[str]]) -> None:
+    widths = [max(len(str(c)) for c in col) for col in zip(header, *rows, strict=False)]
+    for row in [header, *rows]:
+        print("  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=False)).rstrip())
+    if not rows:
+        print("(none)")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,221 @@
+"""SSRF-safe fetching of user-supplied URLs (media inputs; the same checks guard webhooks).
+
+A URL from a user must never make the server talk to itself, the LAN or a cloud metadata
+endpoint. So: only http(s); resolve the host ourselves and refuse it unless *every* address
+is global; connect to the address we checked (pinned: the host name goes only into the
+Host header and TLS SNI, so a DNS answer that changes between check and connect — DNS
+rebinding — cannot redirect us); follow redirects by hand, checking each hop the same way;
+stop at a size and a time limit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import ipaddress
+import socket
+import time
+import urllib.parse
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from engine.errors import FetchError
+
+MAX_REDIRECTS = 5
+Resolver = Callable[[str, int], Awaitable[list[str]]]
+
+
+@dataclass(frozen=True)
+class Fetched:
+    path: Path
+    size: int
+    content_type: str
+
+
+async def system_resolve(host: str, port: int) -> list[str]:
+    loop = asyncio.get_running_loop()
+    try:
+        infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror:
+        raise FetchError(f"the host {host} could not be resolved") from None
+    return list(dict.fromkeys(str(info[4][0]) for info in infos))
+
+
+def is_public_address(address: str) -> bool:
+    ip = ipaddress.ip_address(address.split("%", 1)[0])
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return ip.is_global and not ip.is_multicast
+
+
+async def check_url(
+    url: str,
+    *,
+    allow_private: bool = False,
+    allow_http: bool = True,
+    resolve: Resolver = system_resolve,
+) -> tuple[urllib.parse.SplitResult, str]:
+    """Validate a URL and resolve it; returns the parsed URL and the address to connect to."""
+    try:
+        parts = urllib.parse.urlsplit(url)
+        port = parts.port
+    except ValueError:
+        raise FetchError(f"not a valid URL: {url[:200]}") from None
+    allowed_schemes = ("http", "https") if allow_http else ("https",)
+    if parts.scheme not in allowed_schemes:
+        raise FetchError(f"only {' and '.join(allowed_schemes)} URLs are accepted: {url[:200]}")
+    host = parts.hostname
+    if not host:
+        raise FetchError(f"the URL has no host: {url[:200]}")
+    port = port or (443 if parts.scheme == "https" else 80)
+    addresses = await resolve(host, port)
+    if not addresses:
+        raise FetchError(f"the host {host} could not be resolved")
+    if not allow_private and not all(is_public_address(a) for a in addresses):
+        raise FetchError(
+            f"the URL points to a private or local address, which is not allowed: {host}"
+        )
+    return parts, addresses[0]
+
+
+def pinned_url(parts: urllib.parse.SplitResult, address: str) -> str:
+    host = f"[{address}]" if ":" in address else address
+    netloc = f"{host}:{parts.port}" if parts.port else host
+    return urllib.parse.urlunsplit((parts.scheme, netloc, parts.path or "/", parts.query, ""))
+
+
+async def fetch_to_file(
+    url: str,
+    dest: Path,
+    *,
+    max_bytes: int,
+    timeout: float,
+    allow_private: bool = False,
+    resolve: Resolver = system_resolve,
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> Fetched:
+    """Download `url` into `dest`, refusing private addresses, oversize files and slowness."""
+    deadline = time.monotonic() + timeout
+    async with httpx.AsyncClient(
+        transport=transport, follow_redirects=False, timeout=httpx.Timeout(timeout)
+    ) as client:
+        current = url
+        for _ in range(MAX_REDIRECTS + 1):
+            parts, address = await check_url(current, allow_private=allow_private, resolve=resolve)
+            request = client.build_request(
+                "GET",
+                pinned_url(parts, address),
+                headers={"Host": parts.netloc.rsplit("@", 1)[-1], "User-Agent": "lipsync/0.1"},
+                extensions={"sni_hostname": parts.hostname},
+            )
+            try:
+                response = await asyncio.wait_for(
+                    client.send(request, stream=True), max(0.1, deadline - time.monotonic())
+                )
+            except (TimeoutError, httpx.TimeoutException):
+                raise FetchError(f"fetching {url[:200]} timed out") from None
+            except httpx.HTTPError as exc:
+                raise FetchError(f"could not fetch {url[:200]}: {type(exc).__name__}") from None
+            try:
+                if response.is_redirect:
+                    location = response.headers.get("location", "")
+                    current = urllib.parse.urljoin(current, location)
+                    continue
+                if response.status_code != 200:
+                    raise FetchError(
+                        f"fetching {url[:200]} failed with HTTP {response.status_code}"
+                    )
+                size = await _save(response, dest, max_bytes, deadline, url)
+                return Fetched(dest, size, response.headers.get("content-type", ""))
+            finally:
+                await response.aclose()
+    raise FetchError(f"too many redirects fetching {url[:200]}")
+
+
+async def _save(
+    response: httpx.Response, dest: Path, max_bytes: int, deadline: float, url: str
+) -> int:
+    declared = response.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > max_bytes:
+        raise FetchError(f"the file at {url[:200]} is larger than {max_bytes // 2**20} MiB")
+    size = 0
+    with dest.open("wb") as out:
+        async for chunk in response.aiter_bytes():
+            size += len(chunk)
+            if size > max_bytes:
+                out.close()
+                dest.unlink(missing_ok=True)
+                raise FetchError(f"the file at {url[:200]} is larger than {max_bytes // 2**20} MiB")
+            if time.monotonic() > deadline:
+                out.close()
+                dest.unlink(missing_ok=True)
+                raise FetchError(f"fetching {url[:200]} timed out")
+            out.write(chunk)
+    return size
+
+
+def decode_data_uri(uri: str, *, max_bytes: int) -> tuple[bytes, str]:
+    """The bytes and media type of a `data:` URI (base64 or percent-encoded)."""
+    header, sep, data = uri.partition(",")
+    if not sep or not header.startswith("data:"):
+        raise FetchError("not a valid data: URI")
+    media_type = header[5:].split(";", 1)[0] or "text/plain"
+    if len(data) > max_bytes * 4 // 3 + 4:
+        raise FetchError(
+            f"data: URIs are limited to {max_bytes // 1024} KiB; upload the file instead"
+        )
+    try:
+        if header.endswith(";base64"):
+            payload = base64.b64decode(data, validate=True)
+        else:
+            payload = urllib.parse.unquote_to_bytes(data)
+    except (binascii.Error, ValueError):
+        raise FetchError("the data: URI is not valid base64") from None
+    if len(payload) > max_bytes:
+        raise FetchError(
+            f"data: URIs are limited to {max_bytes // 1024} KiB; upload the file instead"
+        )
+    return payload, media_type
+
+
+async def post_json(
+    url: str,
+    body: bytes,
+    headers: dict[str, str],
+    *,
+    timeout: float,
+    allow_private: bool = False,
+    allow_http: bool = False,
+    resolve: Resolver = system_resolve,
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> int:
+    """POST to a user's URL with the same pinning and address checks; returns the status.
+
+    Redirects are not followed: a webhook receiver that redirects is misconfigured, and
+    following it would re-open the door the address check closed.
+    """
+    parts, address = await check_url(
+        url, allow_private=allow_private, allow_http=allow_http, resolve=resolve
+    )
+    async with httpx.AsyncClient(
+        transport=transport, follow_redirects=False, timeout=httpx.Timeout(timeout)
+    ) as client:
+        try:
+            response = await client.post(
+                pinned_url(parts, address),
+                content=body,
+                headers={
+                    **headers,
+                    "Host": parts.netloc.rsplit("@", 1)[-1],
+                    "Content-Type": "application/json",
+                    "User-Agent": "lipsync-webhooks/0.1",
+                },
+                extensions={"sni_hostname": parts.hostname},
+            )
+        except httpx.HTTPError as exc:
+            raise FetchError(f"could not reach {parts.hostname}: {type(exc).__name__}") from None
+    return response.status_code

@@ -1,0 +1,112 @@
+"""What a job request is, independent of the door it came through, and its validation.
+
+Each door maps its own dialect (seed fields `formState.image`, `imageUrl`, a Telegram photo,
+an MCP tool argument) onto `JobRequest`; validation and defaults live here once, so every
+door refuses the same things with the same words.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from engine.config import RESOLUTIONS, Settings
+from engine.errors import InvalidInput
+from engine.pricing import MODELS, ORDERS
+
+SYNC_MODES = ("bounce", "loop", "freeze")
+MAX_PROMPT_CHARS = 2000
+
+# role -> what the file must hold. "audio" roles accept any file with sound (a video too).
+INPUT_ROLES: dict[str, dict[str, str]] = {
+    "lipsync-video": {"video": "video", "audio": "audio"},
+    "lipsync-image": {"image": "image", "audio": "audio"},
+    "lipsync-image-multi": {"image": "image", "left_audio": "audio", "right_audio": "audio"},
+}
+OPTIONAL_ROLES: dict[str, str] = {"mask_image": "image"}
+
+
+@dataclass(frozen=True)
+class JobRequest:
+    model: str
+    inputs: Mapping[str, str]  # role -> URL, data: URI, upload URL or (trusted doors) a path
+    params: Mapping[str, Any] = field(default_factory=dict)
+    webhook: str | None = None
+    idempotency_key: str | None = None
+    source: str = ""
+
+
+def input_kinds(model: str) -> dict[str, str]:
+    """Every role a model accepts, required ones first, with the kind of media each needs."""
+    return {**INPUT_ROLES[model], **OPTIONAL_ROLES}
+
+
+def validate(request: JobRequest, settings: Settings) -> dict[str, Any]:
+    """Check the request and return its parameters with every default filled in."""
+    if request.model not in MODELS:
+        raise InvalidInput(f"unknown model '{request.model}'; use one of {', '.join(MODELS)}")
+    roles = input_kinds(request.model)
+    for role in INPUT_ROLES[request.model]:
+        if not request.inputs.get(role):
+            raise InvalidInput(f"'{role}' is required for {request.model}")
+    for role in request.inputs:
+        if role not in roles:
+            raise InvalidInput(f"'{role}' is not an input of {request.model}")
+    return normalize_params(request.model, request.params, settings)
+
+
+def normalize_params(model: str, params: Mapping[str, Any], settings: Settings) -> dict[str, Any]:
+    known = {"resolution", "fps", "seed", "prompt", "order", "sync_mode", "max_duration"}
+    unknown = sorted(set(params) - known)
+    if unknown:
+        raise InvalidInput(f"unknown parameter '{unknown[0]}'")
+    resolution = params.get("resolution") or settings.render.default_resolution
+    if resolution not in RESOLUTIONS:
+        raise InvalidInput(f"resolution must be one of {', '.join(RESOLUTIONS)}")
+    fps = _int(params.get("fps", settings.render.default_fps), "fps")
+    if not 24 <= fps <= 60:
+        raise InvalidInput("fps must be between 24 and 60")
+    seed = params.get("seed")
+    seed = secrets.randbelow(2**31) if seed is None else _int(seed, "seed")
+    if not 0 <= seed < 2**63:
+        raise InvalidInput("seed must be a non-negative integer")
+    prompt = params.get("prompt") or ""
+    if not isinstance(prompt, str) or len(prompt) > MAX_PROMPT_CHARS:
+        raise InvalidInput(f"prompt must be text of at most {MAX_PROMPT_CHARS} characters")
+    out: dict[str, Any] = {"resolution": resolution, "fps": fps, "seed": seed, "prompt": prompt}
+    if model == "lipsync-image-multi":
+        order = params.get("order") or "meanwhile"
+        if order not in ORDERS:
+            raise InvalidInput(f"order must be one of {', '.join(ORDERS)}")
+        out["order"] = order
+    elif "order" in params:
+        raise InvalidInput("'order' only applies to lipsync-image-multi")
+    if model == "lipsync-video":
+        sync_mode = params.get("sync_mode") or "bounce"
+        if sync_mode not in SYNC_MODES:
+            raise InvalidInput(f"sync_mode must be one of {', '.join(SYNC_MODES)}")
+        out["sync_mode"] = sync_mode
+    elif "sync_mode" in params:
+        raise InvalidInput("'sync_mode' only applies to lipsync-video")
+    max_duration = params.get("max_duration")
+    if max_duration is not None:
+        if isinstance(max_duration, bool) or not isinstance(max_duration, int | float):
+            raise InvalidInput("max_duration must be a number of seconds")
+        if max_duration <= 0:
+            raise InvalidInput("max_duration must be positive")
+        out["max_duration"] = float(max_duration)
+    return out
+
+
+def _int(value: Any, name: str) -> int:
+    if isinstance(value, bool):
+        raise InvalidInput(f"{name} must be an integer")
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        return int(value)
+    raise InvalidInput(f"{name} must be an integer")

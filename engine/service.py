@@ -1,0 +1,447 @@
+"""The one facade every door calls: accounts, keys, credits, jobs, waiting for results.
+
+Doors (REST, MCP, bots, CLI) never touch SQL, pricing or rendering; they translate their
+own dialect into these calls and the results back. Listeners registered with
+`add_listener` hear about every job change made by this process's worker pool (webhooks and
+bots use that); `wait` also polls, so it sees jobs finished by workers in other processes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import json
+import logging
+import sqlite3
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from engine import jobs, keys, ledger, pricing
+from engine.config import Settings
+from engine.db import Database
+from engine.errors import Conflict, InvalidInput, NotFound
+from engine.inputs import resolve_inputs
+from engine.jobs import Job, NewJob
+from engine.ledger import Account, Entry
+from engine.requests import JobRequest, input_kinds, validate
+from engine.storage import Storage
+from engine.webhooks import key_webhook_secret, master_secret
+from engine.worker.pool import WorkerPool
+
+log = logging.getLogger("lipsync.service")
+
+JobListener = Callable[[Job], Awaitable[None]]
+PLANS = ("free", "starter", "pro")
+
+# Rough render speed of the built-in backend (seconds of work per second of output), used
+# only for the `estimatedTime` hint that seed 004 returns at submit.
+RENDER_SECONDS_PER_SECOND = {"480p": 0.5, "720p": 1.0, "1080p": 2.0}
+
+
+@dataclass(frozen=True)
+class Estimate:
+    model: str
+    resolution: str
+    output_seconds: float
+    billable_seconds: int
+    credits: int
+    estimated_time: int
+
+
+@dataclass(frozen=True)
+class NewKey:
+    key: ApiKeyInfo
+    secret: str  # the full `sk_..._...` key: shown once, never stored
+
+
+@dataclass(frozen=True)
+class ApiKeyInfo:
+    id: str
+    name: str
+    account_id: str
+    balance: int
+    plan: str
+    created_at: float
+    last_used_at: float | None
+    revoked_at: float | None
+    admin: bool = False
+
+
+class Service:
+    def __init__(self, settings: Settings, db: Database, storage: Storage) -> None:
+        self.settings = settings
+        self.db = db
+        self.storage = storage
+        self.pool: WorkerPool | None = None
+        self._listeners: list[JobListener] = []
+        self._changed: dict[str, asyncio.Event] = {}
+
+    @classmethod
+    async def open(cls, settings: Settings) -> Service:
+        db = await Database.open(settings.database_path)
+        storage = Storage(settings.data_path, settings.base_url)
+        return cls(settings, db, storage)
+
+    async def start_workers(self, slots: int | None = None) -> WorkerPool:
+        self.pool = WorkerPool(
+            self.db, self.storage, self.settings, slots=slots, on_update=self.publish
+        )
+        await self.pool.start()
+        return self.pool
+
+    async def close(self) -> None:
+        if self.pool is not None:
+            await self.pool.stop()
+            self.pool = None
+        await self.db.close()
+
+    # -- events ------------------------------------------------------------------------
+
+    def add_listener(self, listener: JobListener) -> None:
+        self._listeners.append(listener)
+
+    async def publish(self, job: Job) -> None:
+        event = self._changed.pop(job.id, None)
+        if event is not None:
+            event.set()
+        for listener in list(self._listeners):
+            try:
+                await listener(job)
+            except Exception:
+                log.exception("job listener failed for %s", job.id)
+
+    async def wait(
+        self,
+        job_id: str,
+        timeout: float,
+        *,
+        account_id: str | None = None,
+        on_change: Callable[[Job], Awaitable[None]] | None = None,
+        poll_seconds: float = 0.5,
+    ) -> Job:
+        """Wait until the job is final or `timeout` passes; return it as it is then."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        seen: tuple[str, str, float] | None = None
+        while True:
+            job = await self.get_job(job_id, account_id=account_id)
+            state = (job.status, job.stage, job.progress)
+            if on_change is not None and state != seen:
+                await on_change(job)
+            seen = state
+            remaining = deadline - loop.time()
+            if job.is_final or remaining <= 0:
+                return job
+            event = self._changed.setdefault(job_id, asyncio.Event())
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(event.wait(), min(poll_seconds, remaining))
+
+    # -- accounts, keys, credits -------------------------------------------------------
+
+    async def create_api_key(
+        self, name: str = "", credits: int = 0, plan: str = "free", *, admin: bool = False
+    ) -> NewKey:
+        if plan not in PLANS:
+            raise InvalidInput(f"plan must be one of {', '.join(PLANS)}")
+        key_id, secret, digest = keys.new_secret()
+        async with self.db.write() as conn:
+            account = await ledger.create_account(
+                conn,
+                kind="api",
+                owner=f"apikey:{key_id}",
+                name=name,
+                plan=plan,
+                credits=credits,
+                note="credits of a new API key",
+            )
+            await keys.insert(conn, key_id, account.id, name, digest, admin=admin)
+        info = await self.get_api_key(key_id)
+        return NewKey(key=info, secret=secret)
+
+    def webhook_secret(self, key_id: str) -> str:
+        """The `whsec_` secret that signs this key's webhooks (derived, never stored)."""
+        return key_webhook_secret(master_secret(self.settings.data_path), key_id)
+
+    async def ensure_admin_key(self) -> NewKey | None:
+        """On the very first start, make an admin key with starter credits (else None)."""
+        row = await self.db.fetchone("SELECT COUNT(*) AS n FROM api_keys")
+        if row and row["n"]:
+            return None
+        return await self.create_api_key(
+            "admin", self.settings.accounts.admin_starter_credits, plan="pro", admin=True
+        )
+
+    async def authenticate(self, token: str) -> ApiKeyInfo | None:
+        """The active key for a presented `sk_...` token, or None; constant-time compare."""
+        parts = keys.split_key(token or "")
+        if parts is None:
+            return None
+        key_id, secret = parts
+        row = await self.db.fetchone(
+            "SELECT * FROM api_keys WHERE id = ? AND revoked_at IS NULL", (key_id,)
+        )
+        if row is None or not keys.matches(row, secret):
+            return None
+        return await self.get_api_key(key_id)
+
+    async def get_api_key(self, key_id: str) -> ApiKeyInfo:
+        row = await self.db.fetchone(
+            "SELECT k.*, a.balance, a.plan FROM api_keys k JOIN accounts a ON a.id = k.account_id"
+            " WHERE k.id = ?",
+            (key_id,),
+        )
+        if row is None:
+            raise NotFound(f"no API key {key_id}")
+        return _key_info(row)
+
+    async def list_api_keys(self) -> list[ApiKeyInfo]:
+        rows = await self.db.fetchall(
+            "SELECT k.*, a.balance, a.plan FROM api_keys k JOIN accounts a ON a.id = k.account_id"
+            " ORDER BY k.created_at"
+        )
+        return [_key_info(r) for r in rows]
+
+    async def revoke_api_key(self, key_id: str) -> ApiKeyInfo:
+        async with self.db.write() as conn:
+            cursor = await conn.execute(
+                "UPDATE api_keys SET revoked_at = strftime('%s','now') WHERE id = ?"
+                " AND revoked_at IS NULL",
+                (key_id,),
+            )
+            changed = cursor.rowcount
+        info = await self.get_api_key(key_id)
+        if not changed:
+            raise Conflict(f"API key {key_id} is already revoked")
+        return info
+
+    async def user_account(self, platform: str, user_id: str | int, name: str = "") -> Account:
+        """The credits account of a chat user, made with starter credits on first contact."""
+        owner = f"{platform}:{user_id}"
+        async with self.db.write() as conn:
+            account = await ledger.find_account_by_owner(conn, owner)
+            if account is None:
+                account = await ledger.create_account(
+                    conn,
+                    kind="user",
+                    owner=owner,
+                    name=name,
+                    credits=self.settings.accounts.user_starter_credits,
+                )
+        return account
+
+    async def named_account(self, owner: str, *, kind: str, starter_credits: int) -> Account:
+        async with self.db.write() as conn:
+            account = await ledger.find_account_by_owner(conn, owner)
+            if account is None:
+                account = await ledger.create_account(
+                    conn, kind=kind, owner=owner, name=owner, credits=starter_credits
+                )
+        return account
+
+    async def get_account(self, account_id: str) -> Account:
+        row = await self.db.fetchone("SELECT * FROM accounts WHERE id = ?", (account_id,))
+        if row is None:
+            raise NotFound(f"no account {account_id}")
+        return Account.from_row(row)
+
+    async def resolve_account(self, ref: str) -> Account:
+        """An account by id (`acc_...`), API key id, or owner (`telegram:123`)."""
+        row = await self.db.fetchone(
+            "SELECT a.* FROM accounts a LEFT JOIN api_keys k ON k.account_id = a.id"
+            " WHERE a.id = ? OR a.owner = ? OR k.id = ?",
+            (ref, ref, ref),
+        )
+        if row is None:
+            raise NotFound(f"no account, API key or owner named {ref}")
+        return Account.from_row(row)
+
+    async def grant(
+        self, account_id: str, credits: int, *, note: str = "granted", ref: str | None = None
+    ) -> Entry | None:
+        if credits <= 0:
+            raise InvalidInput("credits to grant must be positive")
+        async with self.db.write() as conn:
+            return await ledger.grant(conn, account_id, credits, note=note, ref=ref)
+
+    async def ledger_entries(
+        self, account_id: str, *, limit: int = 50, before_id: int | None = None
+    ) -> list[Entry]:
+        async with self.db.write() as conn:
+            return await ledger.entries(conn, account_id, limit=limit, before_id=before_id)
+
+    # -- jobs ----------------------------------------------------------------------------
+
+    def quote(self, model: str, params: dict, durations: dict[str, float]) -> Estimate:
+        q = pricing.quote_job(
+            model,
+            params["resolution"],
+            durations,
+            self.settings.pricing,
+            order=params.get("order", "meanwhile"),
+            max_duration=params.get("max_duration"),
+        )
+        speed = RENDER_SECONDS_PER_SECOND.get(params["resolution"], 1.0)
+        return Estimate(
+            model=model,
+            resolution=params["resolution"],
+            output_seconds=round(q.output_seconds, 3),
+            billable_seconds=q.billable_seconds,
+            credits=q.credits,
+            estimated_time=max(1, round(q.output_seconds * speed + 2)),
+        )
+
+    async def estimate(self, request: JobRequest, *, local_dirs: Sequence[Path] = ()) -> Estimate:
+        """What a request would cost, fetching its inputs to measure them (nothing charged)."""
+        params = validate(request, self.settings)
+        scratch = self.storage.input_dir(f"estimate-{uuid.uuid4()}")
+        try:
+            resolved = await resolve_inputs(
+                request.inputs,
+                input_kinds(request.model),
+                scratch,
+                self.storage,
+                self.settings,
+                local_dirs=local_dirs,
+            )
+            return self.quote(request.model, params, _durations(resolved))
+        finally:
+            self.storage.discard_job_files(scratch.name)
+
+    async def submit(
+        self, account_id: str, request: JobRequest, *, local_dirs: Sequence[Path] = ()
+    ) -> Job:
+        """Validate, fetch and probe the inputs, hold the price, queue the job.
+
+        Any refusal (bad field, broken file, private URL, too few credits) raises a
+        `LipsyncError` and leaves no job and no charge behind.
+        """
+        params = validate(request, self.settings)
+        request_hash = _request_hash(request)
+        if request.idempotency_key:
+            existing = await jobs.find_by_idempotency_key(
+                self.db, account_id, request.idempotency_key
+            )
+            if existing is not None:
+                return _same_request(existing, request_hash)
+        job_id = str(uuid.uuid4())
+        try:
+            resolved = await resolve_inputs(
+                request.inputs,
+                input_kinds(request.model),
+                self.storage.input_dir(job_id),
+                self.storage,
+                self.settings,
+                local_dirs=local_dirs,
+            )
+            estimate = self.quote(request.model, params, _durations(resolved))
+            new = NewJob(
+                id=job_id,
+                account_id=account_id,
+                model=request.model,
+                params=params,
+                inputs={
+                    role: r.path.relative_to(self.storage.root).as_posix()
+                    for role, r in resolved.items()
+                },
+                estimate=estimate.credits,
+                estimate_seconds=estimate.output_seconds,
+                max_attempts=self.settings.workers.max_attempts,
+                source=request.source,
+                webhook=request.webhook,
+                idempotency_key=request.idempotency_key,
+                request_hash=request_hash,
+                note=f"hold for {request.model}, {estimate.billable_seconds} s at "
+                f"{params['resolution']}",
+            )
+            async with self.db.write() as conn:
+                await jobs.insert(conn, new)
+        except BaseException:
+            self.storage.discard_job_files(job_id)
+            if request.idempotency_key:  # lost a race with an identical submission?
+                existing = await jobs.find_by_idempotency_key(
+                    self.db, account_id, request.idempotency_key
+                )
+                if existing is not None:
+                    return _same_request(existing, request_hash)
+            raise
+        job = await jobs.get(self.db, job_id)
+        await self.publish(job)
+        return job
+
+    async def get_job(self, job_id: str, *, account_id: str | None = None) -> Job:
+        job = await jobs.get(self.db, job_id)
+        if account_id is not None and job.account_id != account_id:
+            raise NotFound(f"no job with id {job_id}")
+        return job
+
+    async def list_jobs(
+        self,
+        account_id: str | None,
+        *,
+        statuses: Sequence[str] = (),
+        model: str | None = None,
+        limit: int = 20,
+        before: float | None = None,
+    ) -> list[Job]:
+        bad = [s for s in statuses if s not in jobs.STATUSES]
+        if bad:
+            raise InvalidInput(f"unknown status '{bad[0]}'")
+        return await jobs.list_jobs(
+            self.db,
+            account_id=account_id,
+            statuses=statuses,
+            model=model,
+            limit=max(1, min(limit, 200)),
+            before=before,
+        )
+
+    async def cancel(self, job_id: str, *, account_id: str | None = None) -> Job:
+        job = await jobs.cancel(self.db, job_id, account_id)
+        await self.publish(job)
+        return job
+
+    def output_url(self, job: Job) -> str | None:
+        return self.storage.output_url(job.output) if job.output else None
+
+    def output_path(self, job: Job) -> Path | None:
+        return self.storage.output_path(job.output) if job.output else None
+
+
+def _durations(resolved: dict) -> dict[str, float]:
+    return {role: r.info.duration or 0.0 for role, r in resolved.items() if r.info.duration}
+
+
+def _request_hash(request: JobRequest) -> str:
+    body = {
+        "model": request.model,
+        "inputs": dict(request.inputs),
+        "params": dict(request.params),
+        "webhook": request.webhook,
+    }
+    return hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _same_request(existing: Job, request_hash: str) -> Job:
+    if existing.request_hash != request_hash:
+        raise InvalidInput(
+            "this Idempotency-Key was already used with a different request",
+            code="idempotency_conflict",
+        )
+    return existing
+
+
+def _key_info(row: sqlite3.Row) -> ApiKeyInfo:
+    return ApiKeyInfo(
+        id=row["id"],
+        name=row["name"],
+        account_id=row["account_id"],
+        balance=row["balance"],
+        plan=row["plan"],
+        created_at=row["created_at"],
+        last_used_at=row["last_used_at"],
+        revoked_at=row["revoked_at"],
+        admin=bool(row["admin"]),
+    )

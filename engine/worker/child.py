@@ -1,0 +1,115 @@
+"""The render process: a spawned child that runs one job at a time for its pool slot.
+
+Rendering is CPU-bound and uses native libraries (MediaPipe, x264) that are not fork-safe,
+so each slot owns one *spawned* process for its lifetime and talks to it over a pipe. The
+process stays warm between jobs (models loaded once). The parent kills it to cancel a job
+and notices its death (EOF on the pipe) when it crashes.
+
+Messages, child -> parent:
+    ("ready",)                                   after the handlers are imported
+    ("progress", stage, fraction)
+    ("done", {"output_seconds": float, "timings": {...}})
+    ("error", {"code", "message", "user_error": bool, "timings"})
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import threading
+import time
+import traceback
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+
+from engine.config import settings_from_dict
+from engine.errors import LipsyncError
+from engine.handlers import JobContext, JobSpec, get_handler, load_handlers
+
+PROGRESS_INTERVAL = 0.2
+
+log = logging.getLogger("lipsync.worker")
+
+
+def child_main(conn: Connection, settings_data: dict[str, Any]) -> None:
+    # Ctrl-C in the terminal reaches the whole process group; the parent decides what
+    # happens to the job, so the child ignores SIGINT and waits to be told or killed.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _exit_with_parent()
+    settings = settings_from_dict(settings_data)
+    load_handlers(settings.workers.plugins)
+    conn.send(("ready", os.getpid()))
+    while True:
+        try:
+            message = conn.recv()
+        except (EOFError, OSError):
+            return
+        if message[0] == "stop":
+            return
+        if message[0] == "run":
+            conn.send(_run(conn, message[1], settings))
+
+
+def _exit_with_parent() -> None:
+    """If the pool process is killed (-9), its render process must not render on alone."""
+    parent = os.getppid()
+
+    def watch() -> None:
+        while True:
+            time.sleep(0.5)
+            if os.getppid() != parent:
+                os._exit(1)
+
+    threading.Thread(target=watch, daemon=True, name="parent-watch").start()
+
+
+def _run(conn: Connection, payload: dict[str, Any], settings: Any) -> tuple[str, dict[str, Any]]:
+    last_sent = 0.0
+
+    def report(stage: str, fraction: float) -> None:
+        nonlocal last_sent
+        now = time.monotonic()
+        if fraction in (0.0, 1.0) or now - last_sent >= PROGRESS_INTERVAL:
+            last_sent = now
+            conn.send(("progress", stage, fraction))
+
+    ctx = JobContext(report=report)
+    handler = get_handler(payload["model"])
+    if handler is None:
+        return "error", {
+            "code": "unsupported_model",
+            "message": f"this server cannot render {payload['model']}",
+            "user_error": True,
+            "timings": {},
+        }
+    spec = JobSpec(
+        id=payload["id"],
+        model=payload["model"],
+        params=payload["params"],
+        inputs={role: Path(p) for role, p in payload["inputs"].items()},
+        work_dir=Path(payload["work_dir"]),
+        output_path=Path(payload["output_path"]),
+        settings=settings,
+    )
+    started = time.perf_counter()
+    try:
+        result = handler(spec, ctx)
+    except LipsyncError as exc:
+        return "error", {
+            "code": exc.code,
+            "message": exc.message,
+            "user_error": True,
+            "timings": ctx.timings,
+        }
+    except Exception as exc:  # a bug or an outage: logged in full, reported in short
+        log.error("job %s crashed:\n%s", spec.id, traceback.format_exc())
+        return "error", {
+            "code": "render_error",
+            "message": f"the render failed unexpectedly ({type(exc).__name__})",
+            "user_error": False,
+            "timings": ctx.timings,
+        }
+    ctx.timings["total"] = round(time.perf_counter() - started, 4)
+    return "done", {"output_seconds": result.output_seconds, "timings": ctx.timings}

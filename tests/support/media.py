@@ -1,0 +1,34 @@
+"""Small real media files made on the fly, so no binary test data lives in the repo."""
+
+from __future__ import annotations
+
+import wave
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+
+def write_tone_wav(path: Path, seconds: float, *, rate: int = 16000, freq: float = 220.0) -> Path:
+    t = np.arange(int(seconds * rate)) / rate
+    samples = (0.3 * np.sin(2 * np.pi * freq * t) * 32767).astype("<i2")
+    with wave.open(str(path), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(rate)
+        out.writeframes(samples.tobytes())
+    return path
+
+
+def write_png(path: Path, width: int = 64, height: int = 48) -> Path:
+    image = np.zeros((height, width, 3), np.uint8)
+    image[:, :, 1] = np.linspace(0, 255, width, dtype=np.uint8)[None, :]
+    cv2.imwrite(str(path), image)
+    return path
+
+
+def face_photo_path() -> Path:
+    """A real face photo that ships with matplotlib (Grace Hopper)."""
+    import matplotlib
+
+    return Path(matplotlib.get_data_path()) / "sample_data" / "grace_hopper.jpg"
