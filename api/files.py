@@ -13,6 +13,7 @@ from api.auth import authenticate
 from api.errors import ApiError
 from engine.errors import LipsyncError
 from engine.media import probe
+from engine.media.fetch import human_size
 from engine.service import ApiKeyInfo, Service
 
 router = APIRouter(tags=["files"])
@@ -37,7 +38,7 @@ async def upload(
                 size += len(chunk)
                 if size > limit:
                     raise ApiError(
-                        413, "file_too_large", f"uploads are limited to {limit // 2**20} MiB"
+                        413, "file_too_large", f"uploads are limited to {human_size(limit)}"
                     )
                 out.write(chunk)
         if size == 0:

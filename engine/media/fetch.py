@@ -36,6 +36,13 @@ class Fetched:
     content_type: str
 
 
+def human_size(n: int) -> str:
+    for unit, size in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
+        if n >= size:
+            return f"{n / size:.0f} {unit}"
+    return f"{n} bytes"
+
+
 async def system_resolve(host: str, port: int) -> list[str]:
     loop = asyncio.get_running_loop()
     try:
@@ -141,7 +148,7 @@ async def _save(
 ) -> int:
     declared = response.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > max_bytes:
-        raise FetchError(f"the file at {url[:200]} is larger than {max_bytes // 2**20} MiB")
+        raise FetchError(f"the file at {url[:200]} is larger than {human_size(max_bytes)}")
     size = 0
     with dest.open("wb") as out:
         async for chunk in response.aiter_bytes():
@@ -149,7 +156,7 @@ async def _save(
             if size > max_bytes:
                 out.close()
                 dest.unlink(missing_ok=True)
-                raise FetchError(f"the file at {url[:200]} is larger than {max_bytes // 2**20} MiB")
+                raise FetchError(f"the file at {url[:200]} is larger than {human_size(max_bytes)}")
             if time.monotonic() > deadline:
                 out.close()
                 dest.unlink(missing_ok=True)
@@ -166,7 +173,7 @@ def decode_data_uri(uri: str, *, max_bytes: int) -> tuple[bytes, str]:
     media_type = header[5:].split(";", 1)[0] or "text/plain"
     if len(data) > max_bytes * 4 // 3 + 4:
         raise FetchError(
-            f"data: URIs are limited to {max_bytes // 1024} KiB; upload the file instead"
+            f"data: URIs are limited to {human_size(max_bytes)}; upload the file instead"
         )
     try:
         if header.endswith(";base64"):
@@ -177,7 +184,7 @@ def decode_data_uri(uri: str, *, max_bytes: int) -> tuple[bytes, str]:
         raise FetchError("the data: URI is not valid base64") from None
     if len(payload) > max_bytes:
         raise FetchError(
-            f"data: URIs are limited to {max_bytes // 1024} KiB; upload the file instead"
+            f"data: URIs are limited to {human_size(max_bytes)}; upload the file instead"
         )
     return payload, media_type
 
