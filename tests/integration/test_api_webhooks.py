@@ -34,7 +34,7 @@ async def upload(client: httpx.AsyncClient, key: str, path: Path) -> str:
     return r.json()["url"]
 
 
-async def wait_for(predicate, timeout: float = 30.0) -> None:  # noqa: ANN001
+async def wait_for(predicate, timeout: float = 30.0) -> None:
     for _ in range(int(timeout / 0.05)):
         if predicate():
             return
