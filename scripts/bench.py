@@ -101,6 +101,98 @@ async def ledger_ops(root: Path) -> None:
         await service.close()
 
 
+def _percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+async def _poll_load(base: str, key: str, job_id: str, seconds: float, clients: int) -> str:
+    import httpx
+
+    latencies: list[float] = []
+    errors = 0
+
+    async def one(client: httpx.AsyncClient) -> None:
+        nonlocal errors
+        deadline = time.perf_counter() + seconds
+        while time.perf_counter() < deadline:
+            started = time.perf_counter()
+            r = await client.get(f"/api/v1/jobs/{job_id}", headers={"X-API-Key": key})
+            latencies.append(time.perf_counter() - started)
+            errors += r.status_code != 200
+
+    limits = httpx.Limits(max_connections=clients)
+    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=30) as client:
+        started = time.perf_counter()
+        await asyncio.gather(*(one(client) for _ in range(clients)))
+        elapsed = time.perf_counter() - started
+    return (f"{len(latencies) / elapsed:6.0f} req/s, p50 {_percentile(latencies, 0.5) * 1000:5.1f} ms, "
+            f"p99 {_percentile(latencies, 0.99) * 1000:5.1f} ms, errors {errors}")
+
+
+@section("api")
+async def api_latency(root: Path) -> None:
+    """Poll latency at 50 concurrent clients against `lipsync serve`, idle and rendering."""
+    import os
+    import re
+    import signal
+    import socket
+    import subprocess
+
+    import httpx
+
+    from tests.support.media import face_photo_path
+    from tests.support.speech import speak
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {**os.environ, "LIPSYNC_DATA_DIR": str(root / "api-data"), "LIPSYNC_PORT": str(port),
+           "LIPSYNC_LOG_LEVEL": "warning", "PYTHONUNBUFFERED": "1"}
+    server = subprocess.Popen([sys.executable, "-m", "cli.main", "serve"], env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        key = ""
+        assert server.stdout is not None
+        for line in server.stdout:
+            if m := re.search(r"\bsk_[0-9a-f]+_\S+", line):
+                key = m.group(0)
+            if "Serving on" in line:
+                break
+        base = f"http://127.0.0.1:{port}"
+        text = "The quick brown fox jumps over the lazy dog. " * 6
+        voice = speak(text, "en", root / "long.wav")
+        async with httpx.AsyncClient(base_url=base, timeout=60) as client:
+            for _ in range(100):
+                try:
+                    await client.get("/health")
+                    break
+                except httpx.TransportError:
+                    await asyncio.sleep(0.1)
+            headers = {"X-API-Key": key}
+            urls = {}
+            for role, path in (("image", face_photo_path()), ("audio", voice)):
+                r = await client.post("/api/v1/files", headers=headers,
+                                      files={"file": (path.name, path.read_bytes())})
+                urls[role] = r.json()["url"]
+            first = (await client.post("/api/v1/lipsync-image", headers=headers,
+                                       json={"formState": urls})).json()["id"]
+            while (await client.get(f"/api/v1/jobs/{first}", headers=headers)).json()[
+                "status"] == "processing":
+                await asyncio.sleep(0.5)
+            print(f"api    idle:      {await _poll_load(base, key, first, 5, 50)}")
+            job = (await client.post("/api/v1/lipsync-image", headers=headers,
+                                     json={"formState": {**urls, "resolution": "720p"}})).json()
+            await asyncio.sleep(1.0)
+            print(f"api    rendering: {await _poll_load(base, key, job['id'], 5, 50)}")
+    finally:
+        server.send_signal(signal.SIGINT)
+        try:
+            server.wait(30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+
+
 async def main(names: list[str]) -> None:
     unknown = [n for n in names if n not in SECTIONS]
     if unknown:
