@@ -59,6 +59,11 @@ def build_parser() -> argparse.ArgumentParser:
     show = jobs.add_parser("show", help="show one job")
     show.add_argument("job_id")
 
+    sub.add_parser("mcp", help="run the MCP server on stdio (for desktop assistants)")
+
+    bot = sub.add_parser("bot", help="run a chat bot (with its own render workers)")
+    bot.add_argument("platform", choices=["telegram", "discord"])
+
     from cli.render import add_render_parser
 
     add_render_parser(sub)
@@ -100,6 +105,18 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         from cli.serve import run_worker
 
         return asyncio.run(run_worker(settings, args.workers))
+    if args.command == "mcp":
+        from mcp_server.stdio import run_stdio
+
+        return asyncio.run(run_stdio(settings))
+    if args.command == "bot":
+        if args.platform == "telegram":
+            from bots.telegram.run import run_telegram
+
+            return asyncio.run(run_telegram(settings))
+        from bots.discord.run import run_discord
+
+        return asyncio.run(run_discord(settings))
     if args.command == "render":
         from cli.render import run_render
 

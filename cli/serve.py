@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+from typing import Protocol
 
 import uvicorn
 
@@ -33,6 +34,9 @@ async def serve(settings: Settings) -> int:
     if new is not None:
         print_admin_key(new)
     await service.start_workers()
+    doors = chat_doors(service)
+    for door in doors:
+        await door.start()
     app = create_app(service)
     server = uvicorn.Server(
         uvicorn.Config(
@@ -51,9 +55,33 @@ async def serve(settings: Settings) -> int:
         sweeper.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await sweeper
+        for door in doors:
+            await door.stop()
         await service.close()
         log.info("stopped; jobs in flight went back to the queue")
     return 0
+
+
+class Door(Protocol):
+    """A front door that runs beside the HTTP app (a chat bot)."""
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+
+def chat_doors(service: Service) -> list[Door]:
+    """The bots whose tokens are configured; they share this process's engine."""
+    doors: list[Door] = []
+    if service.settings.telegram.token:
+        from bots.telegram.run import TelegramDoor
+
+        doors.append(TelegramDoor(service))
+    if service.settings.discord.token:
+        from bots.discord.run import DiscordDoor
+
+        doors.append(DiscordDoor(service))
+    return doors
 
 
 async def run_worker(settings: Settings, slots: int | None) -> int:

@@ -104,13 +104,30 @@ def check_file(path: str | Path, max_bytes: int | None = None) -> Path:
     return p
 
 
+def _sniff_image(path: Path) -> str | None:
+    """The image demuxer by magic bytes: FFmpeg's own JPEG probe refuses valid files whose
+    JFIF header is followed by a comment segment (matplotlib's grace_hopper.jpg is one),
+    and would then pick `image2`, which is not on the whitelist."""
+    with path.open("rb") as handle:
+        head = handle.read(12)
+    if head.startswith(b"\xff\xd8\xff"):
+        return "jpeg_pipe"
+    if head.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "png_pipe"
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "webp_pipe"
+    return None
+
+
 @contextmanager
 def open_input(path: str | Path) -> Iterator[av.container.InputContainer]:
     """Open a user-supplied file for reading with the demuxer whitelist, always closing it."""
     p = check_file(path)
     options = {"format_whitelist": ",".join(ALLOWED_DEMUXERS), "protocol_whitelist": "file"}
     try:
-        container = av.open(str(p), mode="r", options=options, metadata_errors="replace")
+        container = av.open(
+            str(p), mode="r", format=_sniff_image(p), options=options, metadata_errors="replace"
+        )
     except av.FFmpegError as exc:
         log.info("cannot open %s as media: %s", p, exc)
         raise MediaError(

@@ -1,0 +1,147 @@
+"""Job handlers of the built-in CPU renderer, registered by model name.
+
+Each handler decodes its inputs, finds the face(s), turns the voice into a mouth track,
+then renders and encodes frame by frame (never holding the video in memory), reporting
+progress as it goes. Bad input surfaces as a `LipsyncError` with a message for the user.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from engine.handlers import HandlerResult, JobContext, JobSpec, register
+from engine.lipsync.duet import DuetAnimator
+from engine.lipsync.faces import find_face, find_two_faces
+from engine.lipsync.mouth_track import MouthTrack, mouth_track
+from engine.lipsync.portrait import PortraitAnimator, mouth_frames
+from engine.lipsync.style import style_from_prompt
+from engine.lipsync.timeline import arrange, place_track
+from engine.media import Mp4Writer, fit_resolution, load_audio, load_image
+
+SHORT_SIDE = {"480p": 480, "720p": 720, "1080p": 1080}
+ANALYSIS_RATE = 16_000
+OUTPUT_RATE = 48_000
+
+
+def load_voice(path: Path, spec: JobSpec) -> tuple[np.ndarray, np.ndarray]:
+    """The voice for analysis (16 kHz) and for the soundtrack (48 kHz), cut at max_duration."""
+    limit = spec.settings.limits.max_media_seconds
+    analysis = load_audio(path, sample_rate=ANALYSIS_RATE, max_seconds=limit)
+    output = load_audio(path, sample_rate=OUTPUT_RATE, max_seconds=limit)
+    max_duration = spec.params.get("max_duration")
+    if max_duration:
+        analysis = analysis[: int(max_duration * ANALYSIS_RATE)]
+        output = output[: int(max_duration * OUTPUT_RATE)]
+    return analysis, output
+
+
+def load_mask(spec: JobSpec, shape: tuple[int, int]) -> np.ndarray | None:
+    """The mask as float 0..1 at the image's size (white = may change), or None."""
+    path = spec.inputs.get("mask_image")
+    if path is None:
+        return None
+    mask = load_image(path, max_pixels=spec.settings.limits.max_image_pixels)
+    grey = cv2.cvtColor(mask, cv2.COLOR_RGB2GRAY)
+    grey = cv2.resize(grey, (shape[1], shape[0]), interpolation=cv2.INTER_AREA)
+    return grey.astype(np.float32) / 255.0
+
+
+def frame_count(samples: int, rate: int, fps: float) -> int:
+    return max(1, round(samples / rate * fps))
+
+
+def encode(
+    spec: JobSpec,
+    ctx: JobContext,
+    size: tuple[int, int],
+    frames: Iterator[np.ndarray],
+    n_frames: int,
+    soundtrack: np.ndarray,
+) -> float:
+    """Render and encode every frame, reporting progress; returns the output's seconds."""
+    fps = float(spec.params["fps"])
+    render = spec.settings.render
+    with Mp4Writer(
+        spec.output_path, size[0], size[1], fps, audio=soundtrack, audio_rate=OUTPUT_RATE,
+        crf=render.crf, preset=render.preset,
+    ) as writer:
+        step = max(1, n_frames // 100)
+        for index, frame in enumerate(frames):
+            writer.write(frame)
+            if index % step == 0:
+                ctx.progress(index / n_frames)
+    return n_frames / fps
+
+
+def _track(voice: np.ndarray, fps: float, n_frames: int, expressiveness: float) -> MouthTrack:
+    return mouth_track(voice, ANALYSIS_RATE, fps, n_frames=n_frames, expressiveness=expressiveness)
+
+
+@register("lipsync-image")
+def render_portrait(spec: JobSpec, ctx: JobContext) -> HandlerResult:
+    fps = float(spec.params["fps"])
+    style = style_from_prompt(spec.params.get("prompt", ""))
+    with ctx.stage("decoding"):
+        image = load_image(spec.inputs["image"], max_pixels=spec.settings.limits.max_image_pixels)
+        voice, soundtrack = load_voice(spec.inputs["audio"], spec)
+        mask = load_mask(spec, image.shape[:2])
+    with ctx.stage("finding faces"):
+        face = find_face(image)
+    with ctx.stage("analysing speech"):
+        n_frames = frame_count(len(voice), ANALYSIS_RATE, fps)
+        track = _track(voice, fps, n_frames, style.expressiveness)
+    size = fit_resolution(image.shape[1], image.shape[0], SHORT_SIDE[spec.params["resolution"]])
+    with ctx.stage("rendering"):
+        animator = PortraitAnimator(
+            image, face, size, seed=spec.params["seed"], style=style, mask=mask
+        )
+        mouths = mouth_frames(track.open, track.width, track.teeth, track.speaking, fps)
+        frames = (animator.frame(i, fps, mouth) for i, mouth in enumerate(mouths))
+        seconds = encode(spec, ctx, size, frames, n_frames, soundtrack)
+    return HandlerResult(output_seconds=seconds)
+
+
+@register("lipsync-image-multi")
+def render_duet(spec: JobSpec, ctx: JobContext) -> HandlerResult:
+    fps = float(spec.params["fps"])
+    style = style_from_prompt(spec.params.get("prompt", ""))
+    order = spec.params.get("order", "meanwhile")
+    with ctx.stage("decoding"):
+        image = load_image(spec.inputs["image"], max_pixels=spec.settings.limits.max_image_pixels)
+        left_voice, left_out = load_voice(spec.inputs["left_audio"], spec)
+        right_voice, right_out = load_voice(spec.inputs["right_audio"], spec)
+        mask = load_mask(spec, image.shape[:2])
+    with ctx.stage("finding faces"):
+        left_face, right_face = find_two_faces(image)
+    with ctx.stage("analysing speech"):
+        analysis = arrange(left_voice, right_voice, order)
+        soundtrack = arrange(left_out, right_out, order).mix
+        max_duration = spec.params.get("max_duration")
+        if max_duration:
+            soundtrack = soundtrack[: int(max_duration * OUTPUT_RATE)]
+        n_frames = frame_count(len(soundtrack), OUTPUT_RATE, fps)
+        sides = []
+        for voice, start in ((left_voice, analysis.left_start), (right_voice, analysis.right_start)):
+            own = frame_count(len(voice), ANALYSIS_RATE, fps)
+            track = _track(voice, fps, own, style.expressiveness)
+            start_frame = round(start / ANALYSIS_RATE * fps)
+            sides.append(
+                mouth_frames(
+                    *(place_track(values, start_frame, n_frames, 0.0)
+                      for values in (track.open, track.width, track.teeth, track.speaking)),
+                    fps,
+                )
+            )
+    size = fit_resolution(image.shape[1], image.shape[0], SHORT_SIDE[spec.params["resolution"]])
+    with ctx.stage("rendering"):
+        animator = DuetAnimator(
+            image, left_face, right_face, size, seed=spec.params["seed"], style=style, mask=mask
+        )
+        frames = (animator.frame(i, fps, sides[0][i], sides[1][i]) for i in range(n_frames))
+        seconds = encode(spec, ctx, size, frames, n_frames, soundtrack)
+    return HandlerResult(output_seconds=seconds)
+

@@ -1,0 +1,92 @@
+"""A newcomer's path: `lipsync serve` as a real process, its printed key, a real render."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import av
+import httpx
+import pytest
+
+from tests.support.media import face_photo_path
+from tests.support.speech import speak
+
+REPO = Path(__file__).resolve().parents[2]
+pytestmark = pytest.mark.slow
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def read_key(process: subprocess.Popen[str], timeout: float = 120) -> str:
+    deadline = time.monotonic() + timeout
+    assert process.stdout is not None
+    for line in process.stdout:
+        match = re.search(r"\bsk_[0-9a-f]+_\S+", line)
+        if match:
+            return match.group(0)
+        if time.monotonic() > deadline:
+            break
+    raise AssertionError("serve printed no key")
+
+
+def test_serve_prints_a_key_that_works_and_renders_a_playable_video(tmp_path: Path) -> None:
+    port = free_port()
+    env = {**os.environ, "LIPSYNC_DATA_DIR": str(tmp_path / "data"), "LIPSYNC_PORT": str(port),
+           "LIPSYNC_WORKERS_COUNT": "1", "PYTHONUNBUFFERED": "1"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "cli.main", "serve"], cwd=REPO, env=env,
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    try:
+        key = read_key(process)
+        base = f"http://127.0.0.1:{port}"
+        with httpx.Client(base_url=base, timeout=30) as client:
+            for _ in range(200):
+                try:
+                    if client.get("/health").status_code == 200:
+                        break
+                except httpx.TransportError:
+                    time.sleep(0.1)
+            assert client.get("/health").json()["status"] == "ok"
+            headers = {"Authorization": f"Bearer {key}"}
+            assert client.get("/api/v1/balance", headers=headers).json()["balance"] == 1000
+            voice = speak("Hello there, my name is Grace.", "en", tmp_path / "voice.wav")
+            urls = {}
+            for role, path in (("image", face_photo_path()), ("audio", voice)):
+                r = client.post("/api/v1/files", headers=headers,
+                                files={"file": (path.name, path.read_bytes())})
+                assert r.status_code == 201, r.text
+                urls[role] = r.json()["url"]
+            r = client.post("/api/v1/lipsync-image", headers=headers, json={"formState": urls})
+            assert r.status_code == 200, r.text
+            job_id = r.json()["id"]
+            for _ in range(600):
+                job = client.get(f"/api/v1/jobs/{job_id}", headers=headers).json()
+                if job["status"] in ("completed", "failed"):
+                    break
+                time.sleep(0.2)
+            assert job["status"] == "completed", job
+            video = client.get(job["output"].replace(base, ""))
+            assert video.status_code == 200
+            out = tmp_path / "out.mp4"
+            out.write_bytes(video.content)
+            with av.open(str(out)) as container:
+                assert container.streams.video[0].codec_context.name == "h264"
+                assert container.streams.audio[0].codec_context.name == "aac"
+                assert sum(1 for _ in container.decode(video=0)) > 25
+        process.send_signal(signal.SIGINT)
+        assert process.wait(60) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
