@@ -47,8 +47,13 @@ def render(model: str, inputs: dict[str, Path], params: dict, out: Path) -> floa
     handler = get_handler(model)
     assert handler is not None
     spec = JobSpec(
-        id="demo", model=model, params=normalize_params(model, params, settings),
-        inputs=inputs, work_dir=out.parent, output_path=out, settings=settings,
+        id="demo",
+        model=model,
+        params=normalize_params(model, params, settings),
+        inputs=inputs,
+        work_dir=out.parent,
+        output_path=out,
+        settings=settings,
     )
     started = time.perf_counter()
     result = handler(spec, JobContext(report=lambda stage, fraction: None))
@@ -66,8 +71,16 @@ def contact_sheet(video: Path, dest: Path, *, columns: int = 4, rows: int = 3) -
     for index, frame in enumerate(iter_video_frames(video)):
         if index in wanted:
             tile = cv2.resize(frame, (frame.shape[1] * 240 // frame.shape[0], 240))
-            cv2.putText(tile, f"{index / fps:5.2f}s", (6, 20), cv2.FONT_HERSHEY_SIMPLEX, 0.55,
-                        (255, 255, 0), 1, cv2.LINE_AA)
+            cv2.putText(
+                tile,
+                f"{index / fps:5.2f}s",
+                (6, 20),
+                cv2.FONT_HERSHEY_SIMPLEX,
+                0.55,
+                (255, 255, 0),
+                1,
+                cv2.LINE_AA,
+            )
             tiles.append(tile)
     while len(tiles) < columns * rows:
         tiles.append(np.zeros_like(tiles[0]))
@@ -83,8 +96,9 @@ def main(argv: list[str] | None = None) -> int:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     photo = face_photo_path()
-    voices = {lang: speak(text, lang, out / f"voice_{lang}.wav") for lang, text in
-              SENTENCES.items()}
+    voices = {
+        lang: speak(text, lang, out / f"voice_{lang}.wav") for lang, text in SENTENCES.items()
+    }
     samples: list[Path] = []
     for lang, voice in voices.items():
         video = out / f"portrait_{lang}.mp4"
@@ -92,9 +106,12 @@ def main(argv: list[str] | None = None) -> int:
         samples.append(video)
     duet = duet_photo(out / "duet.jpg")
     video = out / "duet_left_right.mp4"
-    render("lipsync-image-multi",
-           {"image": duet, "left_audio": voices["en"], "right_audio": voices["es"]},
-           {"order": "left_right", "seed": 7}, video)
+    render(
+        "lipsync-image-multi",
+        {"image": duet, "left_audio": voices["en"], "right_audio": voices["es"]},
+        {"order": "left_right", "seed": 7},
+        video,
+    )
     samples.append(video)
     if "lipsync-video" in _registered():
         video = out / "dubbed_es.mp4"

@@ -66,8 +66,14 @@ def encode(
     fps = float(spec.params["fps"])
     render = spec.settings.render
     with Mp4Writer(
-        spec.output_path, size[0], size[1], fps, audio=soundtrack, audio_rate=OUTPUT_RATE,
-        crf=render.crf, preset=render.preset,
+        spec.output_path,
+        size[0],
+        size[1],
+        fps,
+        audio=soundtrack,
+        audio_rate=OUTPUT_RATE,
+        crf=render.crf,
+        preset=render.preset,
     ) as writer:
         step = max(1, n_frames // 100)
         for index, frame in enumerate(frames):
@@ -125,14 +131,19 @@ def render_duet(spec: JobSpec, ctx: JobContext) -> HandlerResult:
             soundtrack = soundtrack[: int(max_duration * OUTPUT_RATE)]
         n_frames = frame_count(len(soundtrack), OUTPUT_RATE, fps)
         sides = []
-        for voice, start in ((left_voice, analysis.left_start), (right_voice, analysis.right_start)):
+        for voice, start in (
+            (left_voice, analysis.left_start),
+            (right_voice, analysis.right_start),
+        ):
             own = frame_count(len(voice), ANALYSIS_RATE, fps)
             track = _track(voice, fps, own, style.expressiveness)
             start_frame = round(start / ANALYSIS_RATE * fps)
             sides.append(
                 mouth_frames(
-                    *(place_track(values, start_frame, n_frames, 0.0)
-                      for values in (track.open, track.width, track.teeth, track.speaking)),
+                    *(
+                        place_track(values, start_frame, n_frames, 0.0)
+                        for values in (track.open, track.width, track.teeth, track.speaking)
+                    ),
                     fps,
                 )
             )
@@ -144,4 +155,3 @@ def render_duet(spec: JobSpec, ctx: JobContext) -> HandlerResult:
         frames = (animator.frame(i, fps, sides[0][i], sides[1][i]) for i in range(n_frames))
         seconds = encode(spec, ctx, size, frames, n_frames, soundtrack)
     return HandlerResult(output_seconds=seconds)
-

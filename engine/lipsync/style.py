@@ -21,10 +21,25 @@ from dataclasses import replace
 from engine.lipsync.portrait import PortraitStyle
 
 _CALM = ("calm", "subtle", "gentle", "tranquil", "sakin", "차분", "落ち着")
-_EXPRESSIVE = ("expressive", "animated", "energetic", "lively", "expresiv", "canlı", "생동",
-               "表情豊か")
-_STILL = ("still head", "no head motion", "static", "cabeza quieta", "sabit baş", "고정",
-          "頭を動かさない")
+_EXPRESSIVE = (
+    "expressive",
+    "animated",
+    "energetic",
+    "lively",
+    "expresiv",
+    "canlı",
+    "생동",
+    "表情豊か",
+)
+_STILL = (
+    "still head",
+    "no head motion",
+    "static",
+    "cabeza quieta",
+    "sabit baş",
+    "고정",
+    "頭を動かさない",
+)
 _NO_BLINKS = ("no blink", "sin parpadeo", "göz kırpma yok", "깜빡임 없음", "瞬きなし")
 _MORE_BLINKS = ("blink more", "more blinks")
 

@@ -32,3 +32,16 @@ def face_photo_path() -> Path:
     import matplotlib
 
     return Path(matplotlib.get_data_path()) / "sample_data" / "grace_hopper.jpg"
+
+
+def astronaut_photo_path() -> Path:
+    """A second real face photo, shipped inside scikit-image (Eileen Collins, NASA)."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("skimage")
+    assert spec is not None and spec.origin is not None
+    return Path(spec.origin).parent / "data" / "astronaut.png"
+
+
+def face_photo_paths() -> dict[str, Path]:
+    return {"hopper": face_photo_path(), "astronaut": astronaut_photo_path()}

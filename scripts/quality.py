@@ -1,0 +1,225 @@
+"""`make quality`: does the mouth in the output *video* follow the speech?
+
+Ground truth comes from espeak-ng itself: it reports when it starts every phoneme of the
+sentences it speaks (tests/support/espeak_truth.py). The renderer never sees those timings;
+it only gets the audio. We render, then detect face landmarks on every decoded output frame
+with MediaPipe and measure the inner-lip gap (in face heights), and score it:
+
+- p/b/m: share of bilabial phonemes during which the lips close (gap < 0.02),
+- open vowels: share during which the mouth opens clearly (gap > 0.05),
+- silence: the largest gap at least 0.1 s away from speech (stillness),
+- lag: the shift (frames) that best aligns the gap curve with the truth; 0 is perfect,
+- duration: output frames vs the audio's length, in frames.
+
+Usage: python -m scripts.quality [--photos hopper astronaut] [--langs en es] [--out DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from engine.config import load_settings
+from engine.handlers import JobContext, JobSpec, get_handler, load_handlers
+from engine.lipsync.faces import detect_faces
+from engine.media import iter_video_frames, probe
+from engine.requests import normalize_params
+from tests.support.espeak_truth import TruthPhone, score_open_track, synthesize_array, write_wav
+from tests.support.media import face_photo_paths
+
+CLOSED_BELOW = 0.02
+OPEN_ABOVE = 0.05
+PADDING_S = 0.6
+
+SENTENCES = {
+    "en": [
+        "Bob bought a big map, and Pam put the paper back on the table.",
+        "My father parked the car by the barn and walked home alone.",
+    ],
+    "es": [
+        "Mi mamá compró un mapa bonito para el viaje a Panamá.",
+        "Pablo habla mucho, pero nunca baila en la playa.",
+    ],
+}
+
+FacePicker = Callable[[list], object]
+
+
+@dataclass(frozen=True)
+class Row:
+    photo: str
+    language: str
+    sentence: int
+    bilabial_closed: float
+    open_vowel_open: float
+    silence_max_gap: float
+    lag_frames: int
+    duration_error_frames: float
+    realtime_factor: float
+    n_bilabial: int
+    n_open_vowel: int
+
+
+def speech_with_silence(text: str, voice: str, path: Path) -> tuple[list[TruthPhone], float]:
+    """espeak speech padded with silence on both sides; returns truth phones and duration."""
+    audio, rate, phones = synthesize_array(text, voice)
+    pad = np.zeros(int(PADDING_S * rate), audio.dtype)
+    padded = np.concatenate([pad, audio, pad])
+    write_wav(path, padded, rate)
+    return phones, len(padded) / rate
+
+
+def mouth_gaps(video: Path, pick: str = "largest") -> tuple[np.ndarray, float]:
+    """Per-frame inner-lip gap of one face ("largest", "left" or "right"); NaN without a face."""
+    info = probe(video)
+    fps = float(info.fps or 25.0)
+    gaps: list[float] = []
+    for frame in iter_video_frames(video):
+        faces = detect_faces(frame, max_faces=2 if pick != "largest" else 1)
+        if not faces:
+            gaps.append(float("nan"))
+            continue
+        if pick == "left":
+            face = faces[0]
+        elif pick == "right":
+            face = faces[-1]
+        else:
+            face = max(faces, key=lambda f: (f.box[2] - f.box[0]) * (f.box[3] - f.box[1]))
+        gaps.append(float(face.mouth_gap()))
+    return np.asarray(gaps, np.float32), fps
+
+
+def render_local(model: str, inputs: dict[str, Path], params: dict, out: Path) -> float:
+    """Render with the registered handler, as a worker would; returns wall seconds."""
+    settings = load_settings()
+    load_handlers(settings.workers.plugins)
+    handler = get_handler(model)
+    if handler is None:
+        raise SystemExit(f"no handler for {model}")
+    spec = JobSpec(
+        id="quality",
+        model=model,
+        params=normalize_params(model, params, settings),
+        inputs=inputs,
+        work_dir=out.parent,
+        output_path=out,
+        settings=settings,
+    )
+    started = time.perf_counter()
+    handler(spec, JobContext(report=lambda stage, fraction: None))
+    return time.perf_counter() - started
+
+
+def score_video(
+    video: Path,
+    phones: list[TruthPhone],
+    audio_seconds: float,
+    *,
+    offset_s: float,
+    pick: str = "largest",
+) -> tuple[dict[str, float], np.ndarray]:
+    gaps, fps = mouth_gaps(video, pick)
+    filled = np.where(np.isnan(gaps), 0.0, gaps).astype(np.float32)
+    scores = score_open_track(
+        filled, fps, phones, offset_s=offset_s, closed_below=CLOSED_BELOW, open_above=OPEN_ABOVE
+    )
+    return {
+        "bilabial_closed": scores.bilabial_closed,
+        "open_vowel_open": scores.open_vowel_open,
+        "silence_max_gap": scores.silence_max_open,
+        "lag_frames": scores.lag_frames,
+        "duration_error_frames": len(gaps) - audio_seconds * fps,
+        "n_bilabial": scores.n_bilabial,
+        "n_open_vowel": scores.n_open_vowel,
+        "faceless_frames": int(np.isnan(gaps).sum()),
+    }, gaps
+
+
+def evaluate(photos: list[str], languages: list[str], out: Path) -> list[Row]:
+    paths = face_photo_paths()
+    rows: list[Row] = []
+    for language in languages:
+        for number, text in enumerate(SENTENCES[language]):
+            voice = out / f"{language}{number}.wav"
+            phones, seconds = speech_with_silence(text, language, voice)
+            for photo in photos:
+                video = out / f"{photo}_{language}{number}.mp4"
+                wall = render_local(
+                    "lipsync-image", {"image": paths[photo], "audio": voice}, {"seed": 1}, video
+                )
+                scores, _ = score_video(video, phones, seconds, offset_s=PADDING_S)
+                rows.append(
+                    Row(
+                        photo=photo,
+                        language=language,
+                        sentence=number,
+                        bilabial_closed=scores["bilabial_closed"],
+                        open_vowel_open=scores["open_vowel_open"],
+                        silence_max_gap=scores["silence_max_gap"],
+                        lag_frames=int(scores["lag_frames"]),
+                        duration_error_frames=scores["duration_error_frames"],
+                        realtime_factor=wall / seconds,
+                        n_bilabial=int(scores["n_bilabial"]),
+                        n_open_vowel=int(scores["n_open_vowel"]),
+                    )
+                )
+    return rows
+
+
+def print_table(rows: list[Row]) -> None:
+    print(
+        f"{'photo':<10} {'lang':<4} {'#':>1}  {'p/b/m closed':>12}  {'open vowels':>11}  "
+        f"{'silence max':>11}  {'lag':>3}  {'dur err':>7}  {'render x':>8}"
+    )
+    for r in rows:
+        print(
+            f"{r.photo:<10} {r.language:<4} {r.sentence:>1}  "
+            f"{r.bilabial_closed:>6.0%} ({r.n_bilabial:>2})  "
+            f"{r.open_vowel_open:>5.0%} ({r.n_open_vowel:>2})  {r.silence_max_gap:>11.3f}  "
+            f"{r.lag_frames:>+3d}  {r.duration_error_frames:>+7.2f}  {r.realtime_factor:>8.2f}"
+        )
+    bil = sum(r.bilabial_closed * r.n_bilabial for r in rows) / max(
+        1, sum(r.n_bilabial for r in rows)
+    )
+    vow = sum(r.open_vowel_open * r.n_open_vowel for r in rows) / max(
+        1, sum(r.n_open_vowel for r in rows)
+    )
+    print(
+        f"{'all':<18} {bil:>12.0%}  {vow:>11.0%}  "
+        f"{max(r.silence_max_gap for r in rows):>11.3f}  "
+        f"{max((r.lag_frames for r in rows), key=abs):>+3d}  "
+        f"{max((r.duration_error_frames for r in rows), key=abs):>+7.2f}"
+    )
+    print(
+        f"goals: p/b/m closed >= 90%, open vowels open >= 80%, silence gap < {CLOSED_BELOW}, "
+        "lag 0 +- 1 frame, duration +- 1 frame"
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--photos", nargs="+", default=["hopper", "astronaut"])
+    parser.add_argument("--langs", nargs="+", default=["en", "es"])
+    parser.add_argument("--out", help="keep the rendered videos here")
+    args = parser.parse_args(argv)
+    if args.out:
+        out = Path(args.out)
+        out.mkdir(parents=True, exist_ok=True)
+        print_table(evaluate(args.photos, args.langs, out))
+    else:
+        with tempfile.TemporaryDirectory(prefix="lipsync-quality-") as tmp:
+            print_table(evaluate(args.photos, args.langs, Path(tmp)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
