@@ -9,7 +9,7 @@ stored with the job either way.
 |---|---|
 | calm, calmer, subtle, gentle, tranquilo, sakin, 차분, 落ち着 | smaller mouth and head motion |
 | expressive, animated, energetic, lively, expresivo, canlı, 생동, 表情豊か | larger motion |
-| still head, no head motion, static, cabeza quieta, sabit baş, 고정, 頭を動かさない | no head motion |
+| still head, no head motion, static, cabeza quieta, sabit baş, 고정, 頭を動かさない | no head |
 | no blinks, no blinking, sin parpadeo, göz kırpma yok, 깜빡임 없음, 瞬きなし | no blinks |
 | blink more, more blinks | twice the blink rate |
 """
