@@ -1,0 +1,158 @@
+"""Real renders through engine.service: portrait and duet jobs, their errors and charges."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import av
+import cv2
+import numpy as np
+import pytest
+
+from engine.config import Settings
+from engine.errors import MediaError
+from engine.requests import JobRequest
+from engine.service import Service
+from tests.conftest import make_settings
+from tests.support.media import face_photo_path, write_png
+from tests.support.speech import speak
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return make_settings(tmp_path / "data", workers={"plugins": []})
+
+
+@pytest.fixture
+def voice(tmp_path: Path) -> Path:
+    return speak("Bob bought a map.", "en", tmp_path / "voice.wav")
+
+
+def duet_photo(path: Path) -> Path:
+    photo = cv2.imread(str(face_photo_path()))
+    cv2.imwrite(str(path), np.hstack([photo, cv2.flip(photo, 1)]))
+    return path
+
+
+def decode(path: Path) -> tuple[list[np.ndarray], dict]:
+    with av.open(str(path)) as container:
+        video, audio = container.streams.video[0], container.streams.audio[0]
+        info = {
+            "codec": video.codec_context.name,
+            "audio_codec": audio.codec_context.name,
+            "size": (video.codec_context.width, video.codec_context.height),
+            "pix_fmt": video.codec_context.pix_fmt,
+            "fps": float(video.average_rate),
+        }
+        frames = [f.to_ndarray(format="rgb24") for f in container.decode(video=0)]
+    return frames, info
+
+
+async def run(service: Service, account: str, request: JobRequest, folder: Path):
+    job = await service.submit(account, request, local_dirs=[folder, face_photo_path().parent])
+    return await service.wait(job.id, timeout=180)
+
+
+async def test_portrait_job_renders_a_playable_mp4_charged_at_the_seed_price(
+    service: Service, tmp_path: Path, voice: Path
+) -> None:
+    account = (await service.create_api_key("k", 100)).key.account_id
+    await service.start_workers()
+    done = await run(service, account, JobRequest(
+        model="lipsync-image", inputs={"image": str(face_photo_path()), "audio": str(voice)},
+        params={"resolution": "720p", "seed": 3}), tmp_path)
+    assert done.status == "completed", done.error
+    frames, info = decode(service.output_path(done))
+    assert info["codec"] == "h264" and info["audio_codec"] == "aac"
+    assert info["pix_fmt"] == "yuv420p" and min(info["size"]) == 720
+    audio_seconds = av.open(str(voice)).duration / 1e6
+    assert abs(len(frames) - audio_seconds * 25) <= 1
+    assert done.charged == 20  # under 5 s: billed as 5 s at 4 credits/s
+    assert {"decoding", "finding faces", "analysing speech", "rendering"} <= set(done.timings)
+    assert (await service.get_account(account)).balance == 80
+
+
+async def test_duet_job_animates_two_faces_in_turn(
+    service: Service, tmp_path: Path, voice: Path
+) -> None:
+    account = (await service.create_api_key("k", 100)).key.account_id
+    other = speak("Maybe.", "es", tmp_path / "other.wav")
+    await service.start_workers()
+    done = await run(service, account, JobRequest(
+        model="lipsync-image-multi",
+        inputs={"image": str(duet_photo(tmp_path / "two.jpg")), "left_audio": str(voice),
+                "right_audio": str(other)},
+        params={"order": "left_right"}), tmp_path)
+    assert done.status == "completed", done.error
+    frames, _ = decode(service.output_path(done))
+    left_seconds = av.open(str(voice)).duration / 1e6
+    right_seconds = av.open(str(other)).duration / 1e6
+    assert abs(len(frames) - (left_seconds + right_seconds) * 25) <= 1
+    half = frames[0].shape[1] // 2
+    split = round(left_seconds * 25)
+    first = np.stack(frames[:split]).astype(np.int16)
+    second = np.stack(frames[split + 3 :]).astype(np.int16)
+    # While the left person talks the left half moves more than the right, and then the reverse.
+    assert np.abs(np.diff(first[:, :, :half], axis=0)).mean() > np.abs(
+        np.diff(first[:, :, half:], axis=0)).mean()
+    assert np.abs(np.diff(second[:, :, half:], axis=0)).mean() > np.abs(
+        np.diff(second[:, :, :half], axis=0)).mean()
+
+
+async def test_no_face_fails_clearly_and_is_refunded(
+    service: Service, tmp_path: Path, voice: Path
+) -> None:
+    account = (await service.create_api_key("k", 100)).key.account_id
+    await service.start_workers()
+    done = await run(service, account, JobRequest(
+        model="lipsync-image",
+        inputs={"image": str(write_png(tmp_path / "wall.png", 320, 240)), "audio": str(voice)},
+    ), tmp_path)
+    assert done.status == "failed"
+    assert done.error.startswith("no face found in the image")
+    assert done.error_code == "no_face"
+    assert (await service.get_account(account)).balance == 100
+
+
+async def test_duet_with_one_face_says_how_many_were_found(
+    service: Service, tmp_path: Path, voice: Path
+) -> None:
+    account = (await service.create_api_key("k", 100)).key.account_id
+    await service.start_workers()
+    done = await run(service, account, JobRequest(
+        model="lipsync-image-multi",
+        inputs={"image": str(face_photo_path()), "left_audio": str(voice),
+                "right_audio": str(voice)},
+    ), tmp_path)
+    assert done.status == "failed"
+    assert "two people" in done.error and "found 1 face" in done.error
+    assert (await service.get_account(account)).balance == 100
+
+
+async def test_a_too_long_audio_is_refused_at_submit(tmp_path: Path, voice: Path) -> None:
+    service = await Service.open(make_settings(tmp_path / "d", limits={"max_media_seconds": 1.0}))
+    try:
+        account = (await service.create_api_key("k", 100)).key.account_id
+        with pytest.raises(MediaError, match="the limit is 1 s"):
+            await service.submit(account, JobRequest(
+                model="lipsync-image",
+                inputs={"image": str(face_photo_path()), "audio": str(voice)}),
+                local_dirs=[tmp_path, face_photo_path().parent])
+        assert (await service.get_account(account)).balance == 100
+    finally:
+        await service.close()
+
+
+def test_same_seed_same_frames_other_seed_other_frames(tmp_path: Path, voice: Path) -> None:
+    from scripts.quality import render_local
+
+    outputs = {}
+    for name, seed in (("a", 5), ("b", 5), ("c", 6)):
+        out = tmp_path / f"{name}.mp4"
+        render_local("lipsync-image", {"image": face_photo_path(), "audio": voice},
+                     {"seed": seed}, out)
+        outputs[name] = np.stack(decode(out)[0])
+    assert np.array_equal(outputs["a"], outputs["b"])
+    assert not np.array_equal(outputs["a"], outputs["c"])
