@@ -101,6 +101,80 @@ async def ledger_ops(root: Path) -> None:
         await service.close()
 
 
+def _long_voice(root: Path, seconds: float) -> Path:
+    """espeak speech repeated (with pauses) to `seconds`, as a 16 kHz WAV."""
+    import wave
+
+    import numpy as np
+
+    from tests.support.speech import speak
+
+    sentence = speak(
+        "The quick brown fox jumps over the lazy dog, and Bob bought a big map.",
+        "en",
+        root / "sentence.wav",
+    )
+    with wave.open(str(sentence)) as f:
+        rate = f.getframerate()
+        one = np.frombuffer(f.readframes(f.getnframes()), "<i2")
+    pause = np.zeros(rate // 2, "<i2")
+    unit = np.concatenate([one, pause])
+    total = int(seconds * rate)
+    samples = np.tile(unit, total // len(unit) + 1)[:total]
+    path = root / f"voice_{int(seconds)}s.wav"
+    with wave.open(str(path), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(rate)
+        out.writeframes(samples.tobytes())
+    return path
+
+
+def _render_subprocess(args: list[str]) -> tuple[float, float]:
+    """Run `lipsync render ...` in a child; returns (wall seconds, child peak RSS in MiB)."""
+    import resource
+    import subprocess
+
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    started = time.perf_counter()
+    subprocess.run(
+        [sys.executable, "-m", "cli.main", "render", *args], check=True, capture_output=True
+    )
+    wall = time.perf_counter() - started
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return wall, max(peak, before) / 1024
+
+
+@section("render")
+async def render_speed(root: Path) -> None:
+    """Portrait render+encode speed for a 30 s clip, and peak memory for 10 minutes at 720p."""
+    from tests.support.media import face_photo_path
+
+    photo = str(face_photo_path())
+    voice = _long_voice(root, 30.0)
+    for resolution in ("480p", "720p"):
+        from scripts.quality import render_local
+
+        wall = render_local(
+            "lipsync-image",
+            {"image": Path(photo), "audio": voice},
+            {"resolution": resolution},
+            root / f"bench_{resolution}.mp4",
+        )
+        print(
+            f"render portrait {resolution}: {wall / 30.0:.3f} s per second of audio "
+            f"(30 s clip, {wall:.1f} s, in-process, models warm after first)"
+        )
+    long_voice = _long_voice(root, 600.0)
+    wall, peak = _render_subprocess(
+        ["image", photo, str(long_voice), "-o", str(root / "long.mp4"), "--resolution", "720p"]
+    )
+    print(
+        f"render portrait 720p, 10 min clip: {wall:.0f} s ({wall / 600:.3f} s/s), "
+        f"peak RSS {peak:.0f} MiB"
+    )
+
+
 def _percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
@@ -126,8 +200,10 @@ async def _poll_load(base: str, key: str, job_id: str, seconds: float, clients: 
         started = time.perf_counter()
         await asyncio.gather(*(one(client) for _ in range(clients)))
         elapsed = time.perf_counter() - started
-    return (f"{len(latencies) / elapsed:6.0f} req/s, p50 {_percentile(latencies, 0.5) * 1000:5.1f} ms, "
-            f"p99 {_percentile(latencies, 0.99) * 1000:5.1f} ms, errors {errors}")
+    return (
+        f"{len(latencies) / elapsed:6.0f} req/s, p50 {_percentile(latencies, 0.5) * 1000:5.1f} ms, "
+        f"p99 {_percentile(latencies, 0.99) * 1000:5.1f} ms, errors {errors}"
+    )
 
 
 @section("api")
@@ -147,10 +223,20 @@ async def api_latency(root: Path) -> None:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    env = {**os.environ, "LIPSYNC_DATA_DIR": str(root / "api-data"), "LIPSYNC_PORT": str(port),
-           "LIPSYNC_LOG_LEVEL": "warning", "PYTHONUNBUFFERED": "1"}
-    server = subprocess.Popen([sys.executable, "-m", "cli.main", "serve"], env=env,
-                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    env = {
+        **os.environ,
+        "LIPSYNC_DATA_DIR": str(root / "api-data"),
+        "LIPSYNC_PORT": str(port),
+        "LIPSYNC_LOG_LEVEL": "warning",
+        "PYTHONUNBUFFERED": "1",
+    }
+    server = subprocess.Popen(
+        [sys.executable, "-m", "cli.main", "serve"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     try:
         key = ""
         assert server.stdout is not None
@@ -172,17 +258,27 @@ async def api_latency(root: Path) -> None:
             headers = {"X-API-Key": key}
             urls = {}
             for role, path in (("image", face_photo_path()), ("audio", voice)):
-                r = await client.post("/api/v1/files", headers=headers,
-                                      files={"file": (path.name, path.read_bytes())})
+                r = await client.post(
+                    "/api/v1/files", headers=headers, files={"file": (path.name, path.read_bytes())}
+                )
                 urls[role] = r.json()["url"]
-            first = (await client.post("/api/v1/lipsync-image", headers=headers,
-                                       json={"formState": urls})).json()["id"]
+            first = (
+                await client.post(
+                    "/api/v1/lipsync-image", headers=headers, json={"formState": urls}
+                )
+            ).json()["id"]
             while (await client.get(f"/api/v1/jobs/{first}", headers=headers)).json()[
-                "status"] == "processing":
+                "status"
+            ] == "processing":
                 await asyncio.sleep(0.5)
             print(f"api    idle:      {await _poll_load(base, key, first, 5, 50)}")
-            job = (await client.post("/api/v1/lipsync-image", headers=headers,
-                                     json={"formState": {**urls, "resolution": "720p"}})).json()
+            job = (
+                await client.post(
+                    "/api/v1/lipsync-image",
+                    headers=headers,
+                    json={"formState": {**urls, "resolution": "720p"}},
+                )
+            ).json()
             await asyncio.sleep(1.0)
             print(f"api    rendering: {await _poll_load(base, key, job['id'], 5, 50)}")
     finally:

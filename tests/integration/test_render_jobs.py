@@ -60,9 +60,16 @@ async def test_portrait_job_renders_a_playable_mp4_charged_at_the_seed_price(
 ) -> None:
     account = (await service.create_api_key("k", 100)).key.account_id
     await service.start_workers()
-    done = await run(service, account, JobRequest(
-        model="lipsync-image", inputs={"image": str(face_photo_path()), "audio": str(voice)},
-        params={"resolution": "720p", "seed": 3}), tmp_path)
+    done = await run(
+        service,
+        account,
+        JobRequest(
+            model="lipsync-image",
+            inputs={"image": str(face_photo_path()), "audio": str(voice)},
+            params={"resolution": "720p", "seed": 3},
+        ),
+        tmp_path,
+    )
     assert done.status == "completed", done.error
     frames, info = decode(service.output_path(done))
     assert info["codec"] == "h264" and info["audio_codec"] == "aac"
@@ -80,11 +87,20 @@ async def test_duet_job_animates_two_faces_in_turn(
     account = (await service.create_api_key("k", 100)).key.account_id
     other = speak("Maybe.", "es", tmp_path / "other.wav")
     await service.start_workers()
-    done = await run(service, account, JobRequest(
-        model="lipsync-image-multi",
-        inputs={"image": str(duet_photo(tmp_path / "two.jpg")), "left_audio": str(voice),
-                "right_audio": str(other)},
-        params={"order": "left_right"}), tmp_path)
+    done = await run(
+        service,
+        account,
+        JobRequest(
+            model="lipsync-image-multi",
+            inputs={
+                "image": str(duet_photo(tmp_path / "two.jpg")),
+                "left_audio": str(voice),
+                "right_audio": str(other),
+            },
+            params={"order": "left_right"},
+        ),
+        tmp_path,
+    )
     assert done.status == "completed", done.error
     frames, _ = decode(service.output_path(done))
     left_seconds = av.open(str(voice)).duration / 1e6
@@ -95,10 +111,14 @@ async def test_duet_job_animates_two_faces_in_turn(
     first = np.stack(frames[:split]).astype(np.int16)
     second = np.stack(frames[split + 3 :]).astype(np.int16)
     # While the left person talks the left half moves more than the right, and then the reverse.
-    assert np.abs(np.diff(first[:, :, :half], axis=0)).mean() > np.abs(
-        np.diff(first[:, :, half:], axis=0)).mean()
-    assert np.abs(np.diff(second[:, :, half:], axis=0)).mean() > np.abs(
-        np.diff(second[:, :, :half], axis=0)).mean()
+    assert (
+        np.abs(np.diff(first[:, :, :half], axis=0)).mean()
+        > np.abs(np.diff(first[:, :, half:], axis=0)).mean()
+    )
+    assert (
+        np.abs(np.diff(second[:, :, half:], axis=0)).mean()
+        > np.abs(np.diff(second[:, :, :half], axis=0)).mean()
+    )
 
 
 async def test_no_face_fails_clearly_and_is_refunded(
@@ -106,10 +126,15 @@ async def test_no_face_fails_clearly_and_is_refunded(
 ) -> None:
     account = (await service.create_api_key("k", 100)).key.account_id
     await service.start_workers()
-    done = await run(service, account, JobRequest(
-        model="lipsync-image",
-        inputs={"image": str(write_png(tmp_path / "wall.png", 320, 240)), "audio": str(voice)},
-    ), tmp_path)
+    done = await run(
+        service,
+        account,
+        JobRequest(
+            model="lipsync-image",
+            inputs={"image": str(write_png(tmp_path / "wall.png", 320, 240)), "audio": str(voice)},
+        ),
+        tmp_path,
+    )
     assert done.status == "failed"
     assert done.error.startswith("no face found in the image")
     assert done.error_code == "no_face"
@@ -121,11 +146,19 @@ async def test_duet_with_one_face_says_how_many_were_found(
 ) -> None:
     account = (await service.create_api_key("k", 100)).key.account_id
     await service.start_workers()
-    done = await run(service, account, JobRequest(
-        model="lipsync-image-multi",
-        inputs={"image": str(face_photo_path()), "left_audio": str(voice),
-                "right_audio": str(voice)},
-    ), tmp_path)
+    done = await run(
+        service,
+        account,
+        JobRequest(
+            model="lipsync-image-multi",
+            inputs={
+                "image": str(face_photo_path()),
+                "left_audio": str(voice),
+                "right_audio": str(voice),
+            },
+        ),
+        tmp_path,
+    )
     assert done.status == "failed"
     assert "two people" in done.error and "found 1 face" in done.error
     assert (await service.get_account(account)).balance == 100
@@ -136,10 +169,14 @@ async def test_a_too_long_audio_is_refused_at_submit(tmp_path: Path, voice: Path
     try:
         account = (await service.create_api_key("k", 100)).key.account_id
         with pytest.raises(MediaError, match="the limit is 1 s"):
-            await service.submit(account, JobRequest(
-                model="lipsync-image",
-                inputs={"image": str(face_photo_path()), "audio": str(voice)}),
-                local_dirs=[tmp_path, face_photo_path().parent])
+            await service.submit(
+                account,
+                JobRequest(
+                    model="lipsync-image",
+                    inputs={"image": str(face_photo_path()), "audio": str(voice)},
+                ),
+                local_dirs=[tmp_path, face_photo_path().parent],
+            )
         assert (await service.get_account(account)).balance == 100
     finally:
         await service.close()
@@ -151,8 +188,9 @@ def test_same_seed_same_frames_other_seed_other_frames(tmp_path: Path, voice: Pa
     outputs = {}
     for name, seed in (("a", 5), ("b", 5), ("c", 6)):
         out = tmp_path / f"{name}.mp4"
-        render_local("lipsync-image", {"image": face_photo_path(), "audio": voice},
-                     {"seed": seed}, out)
+        render_local(
+            "lipsync-image", {"image": face_photo_path(), "audio": voice}, {"seed": seed}, out
+        )
         outputs[name] = np.stack(decode(out)[0])
     assert np.array_equal(outputs["a"], outputs["b"])
     assert not np.array_equal(outputs["a"], outputs["c"])
