@@ -7,6 +7,7 @@ Writes into ./demo/: one MP4 per sample and a PNG beside it with frames from the
 from __future__ import annotations
 
 import argparse
+import shutil
 import subprocess
 import sys
 import time
@@ -95,7 +96,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    photo = face_photo_path()
+    photo = out / "face.jpg"
+    shutil.copyfile(face_photo_path(), photo)
     voices = {
         lang: speak(text, lang, out / f"voice_{lang}.wav") for lang, text in SENTENCES.items()
     }
