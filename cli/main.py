@@ -83,6 +83,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     try:
         return _dispatch(args, settings)
+    except ConfigError as exc:
+        print(f"lipsync: {exc}", file=sys.stderr)
+        return 2
     except LipsyncError as exc:
         print(f"lipsync: {exc.message}", file=sys.stderr)
         return 1

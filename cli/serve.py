@@ -30,31 +30,34 @@ async def serve(settings: Settings) -> int:
     from api.app import create_app
 
     service = await Service.open(settings)
-    new = await service.ensure_admin_key()
-    if new is not None:
-        print_admin_key(new)
-    await service.start_workers()
-    doors = chat_doors(service)
-    for door in doors:
-        await door.start()
-    app = create_app(service)
-    server = uvicorn.Server(
-        uvicorn.Config(
-            app,
-            host=settings.host,
-            port=settings.port,
-            log_level=settings.log_level,
-            lifespan="on",
-        )
-    )
-    sweeper = asyncio.create_task(_sweep_forever(service))
-    print(f"  Serving on {settings.base_url} (health: {settings.base_url}/health)", flush=True)
+    doors: list[Door] = []
     try:
-        await server.serve()
+        new = await service.ensure_admin_key()
+        if new is not None:
+            print_admin_key(new)
+        await service.start_workers()
+        doors = chat_doors(service)
+        for door in doors:
+            await door.start()
+        server = uvicorn.Server(
+            uvicorn.Config(
+                create_app(service),
+                host=settings.host,
+                port=settings.port,
+                log_level=settings.log_level,
+                lifespan="on",
+            )
+        )
+        sweeper = asyncio.create_task(_sweep_forever(service))
+        print(f"  Serving on {settings.base_url} (health: {settings.base_url}/health)", flush=True)
+        try:
+            await server.serve()
+        finally:
+            sweeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await sweeper
     finally:
-        sweeper.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await sweeper
+        # Always close: the database threads would otherwise keep the process alive.
         for door in doors:
             await door.stop()
         await service.close()
@@ -90,13 +93,13 @@ async def run_worker(settings: Settings, slots: int | None) -> int:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    await service.start_workers(slots)
-    print(
-        f"  Worker running with {service.pool.slots if service.pool else 0} render "
-        f"processes on {settings.database_path}",
-        flush=True,
-    )
     try:
+        await service.start_workers(slots)
+        print(
+            f"  Worker running with {service.pool.slots if service.pool else 0} render "
+            f"processes on {settings.database_path}",
+            flush=True,
+        )
         await stop.wait()
     finally:
         await service.close()

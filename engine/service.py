@@ -93,10 +93,12 @@ class Service:
         return self.pool
 
     async def close(self) -> None:
-        if self.pool is not None:
-            await self.pool.stop()
-            self.pool = None
-        await self.db.close()
+        try:
+            if self.pool is not None:
+                await self.pool.stop()
+                self.pool = None
+        finally:
+            await self.db.close()
 
     # -- events ------------------------------------------------------------------------
 

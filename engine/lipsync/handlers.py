@@ -83,8 +83,9 @@ def encode(
     return n_frames / fps
 
 
-def _track(voice: np.ndarray, fps: float, n_frames: int, expressiveness: float) -> MouthTrack:
-    return mouth_track(voice, ANALYSIS_RATE, fps, n_frames=n_frames, expressiveness=expressiveness)
+def _track(voice: np.ndarray, fps: float, n_frames: int) -> MouthTrack:
+    # Neutral expressiveness here: the animator applies the prompt's style itself.
+    return mouth_track(voice, ANALYSIS_RATE, fps, n_frames=n_frames)
 
 
 @register("lipsync-image")
@@ -99,7 +100,7 @@ def render_portrait(spec: JobSpec, ctx: JobContext) -> HandlerResult:
         face = find_face(image)
     with ctx.stage("analysing speech"):
         n_frames = frame_count(len(voice), ANALYSIS_RATE, fps)
-        track = _track(voice, fps, n_frames, style.expressiveness)
+        track = _track(voice, fps, n_frames)
     size = fit_resolution(image.shape[1], image.shape[0], SHORT_SIDE[spec.params["resolution"]])
     with ctx.stage("rendering"):
         animator = PortraitAnimator(
@@ -136,7 +137,7 @@ def render_duet(spec: JobSpec, ctx: JobContext) -> HandlerResult:
             (right_voice, analysis.right_start),
         ):
             own = frame_count(len(voice), ANALYSIS_RATE, fps)
-            track = _track(voice, fps, own, style.expressiveness)
+            track = _track(voice, fps, own)
             start_frame = round(start / ANALYSIS_RATE * fps)
             sides.append(
                 mouth_frames(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib.util
 import logging
 import multiprocessing
 import os
@@ -23,6 +24,7 @@ from typing import Any
 from engine import jobs, pricing
 from engine.config import Settings
 from engine.db import Database
+from engine.errors import ConfigError
 from engine.jobs import Job
 from engine.storage import Storage
 from engine.worker.child import child_main
@@ -32,6 +34,17 @@ log = logging.getLogger("lipsync.worker")
 READY_TIMEOUT = 180.0
 Progress = Callable[[str, float], None]
 JobListener = Callable[[Job], Awaitable[None]]
+
+
+def check_plugins(plugins: list[str]) -> None:
+    """Refuse to start with a plugin that cannot be imported (the children would die)."""
+    for module in plugins:
+        try:
+            found = importlib.util.find_spec(module) is not None
+        except ModuleNotFoundError:
+            found = False
+        if not found:
+            raise ConfigError(f"workers.plugins: cannot import the module '{module}'")
 
 
 class ChildDied(Exception):
@@ -131,6 +144,7 @@ class WorkerPool:
         self._settings_data = settings.to_dict()
 
     async def start(self) -> None:
+        check_plugins(self.settings.workers.plugins)
         self._processes = [RenderProcess(self._settings_data) for _ in range(self.slots)]
         await asyncio.gather(*(p.start() for p in self._processes))
         self._tasks = [
