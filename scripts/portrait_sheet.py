@@ -1,15 +1,19 @@
 """Render a contact sheet of portrait frames so a person can judge the animation.
 
-Usage: python scripts/portrait_sheet.py [PHOTO] [-o demo/portrait_sheet.png]
-           [--size 854x480] [--still] [--measure] [--time 150]
+Usage: python scripts/portrait_sheet.py [PHOTO | hopper | astronaut]
+           [-o demo/portrait_sheet.png] [--size 854x480] [--still] [--measure]
+           [--time 150] [--zoom N]
 
 `--measure` prints the inner-lip gap MediaPipe reads back from rendered frames for
 open = 0 .. 1 (what the quality check measures); `--time N` prints the per-frame cost
 on one core.
 
 Without PHOTO it uses matplotlib's sample portrait of Grace Hopper (if matplotlib is
-installed). Each tile is a full output frame cropped around the face and labelled with
-the mouth values that produced it; the last tiles are a blink and a head-motion frame.
+installed); `astronaut` is scikit-image's (a broad smile showing teeth, the hard case
+for a renderer that must close the lips at rest). Each tile is a full output frame
+cropped around the face and labelled with the mouth values that produced it; the last
+tiles are a blink and a head-motion frame. Small faces are enlarged by a whole factor
+with nearest-neighbour sampling (`--zoom`), so pixel-level seams stay visible.
 """
 
 from __future__ import annotations
@@ -48,6 +52,25 @@ def default_photo() -> Path:
     return Path(matplotlib.cbook.get_sample_data("grace_hopper.jpg", asfileobj=False))
 
 
+def astronaut_photo() -> Path:
+    """scikit-image's astronaut portrait (Eileen Collins, NASA), smiling with teeth."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("skimage")
+    if spec is None or spec.origin is None:
+        raise SystemExit("the astronaut photo needs scikit-image installed")
+    return Path(spec.origin).parent / "data" / "astronaut.png"
+
+
+def photo_path(name: Path | None) -> Path:
+    """A photo path, or one of the named sample photos."""
+    if name is None or str(name) == "hopper":
+        return default_photo()
+    if str(name) == "astronaut":
+        return astronaut_photo()
+    return name
+
+
 def blink_index(animator: PortraitAnimator, fps: float, limit: int = 1500) -> int:
     """First frame with the eyes fully shut (0 if the style has no blinks)."""
     for index in range(limit):
@@ -65,6 +88,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--size", default="854x480", help="output frame size WxH")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--columns", type=int, default=4)
+    parser.add_argument(
+        "--zoom", type=int, default=0, help="enlarge tiles N times (default: to >= 300 px)"
+    )
     parser.add_argument("--still", action="store_true", help="no head motion in the tiles")
     parser.add_argument(
         "--time", type=int, default=0, metavar="N", help="also time N frames on one core"
@@ -74,7 +100,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
 
-    photo = args.photo or default_photo()
+    photo = photo_path(args.photo)
     bgr = cv2.imread(str(photo), cv2.IMREAD_COLOR)
     if bgr is None:
         parser.error(f"cannot read {photo}")
@@ -92,7 +118,10 @@ def main(argv: list[str] | None = None) -> int:
     tiles.append(("head motion t=2.7s", animator.frame(int(2.7 * fps), fps, moved)))
 
     crop = _face_crop(animator, width, height)
-    sheet = _grid([_label(frame[crop], text) for text, frame in tiles], args.columns)
+    zoom = args.zoom or max(1, -(-300 // (crop[0].stop - crop[0].start)))
+    sheet = _grid(
+        [_label(_enlarge(frame[crop], zoom), text) for text, frame in tiles], args.columns
+    )
     args.output.parent.mkdir(parents=True, exist_ok=True)
     cv2.imwrite(str(args.output), cv2.cvtColor(sheet, cv2.COLOR_RGB2BGR))
     print(f"wrote {args.output} ({sheet.shape[1]}x{sheet.shape[0]})")
@@ -139,6 +168,12 @@ def _face_crop(animator: PortraitAnimator, width: int, height: int) -> tuple[sli
         slice(max(0, y0 - pad_y), min(height, y1 + pad_y)),
         slice(max(0, x0 - pad_x), min(width, x1 + pad_x)),
     )
+
+
+def _enlarge(tile: np.ndarray, zoom: int) -> np.ndarray:
+    if zoom <= 1:
+        return tile
+    return cv2.resize(tile, None, fx=zoom, fy=zoom, interpolation=cv2.INTER_NEAREST)
 
 
 def _label(tile: np.ndarray, text: str) -> np.ndarray:

@@ -52,7 +52,7 @@ class DuetAnimator:
         ]
         left_side, right_side = _split(faces[0], faces[1])
         self._compositor = _Compositor(
-            base, rigs, mask=out_mask, territories=[left_side, right_side]
+            base, rigs, mask=out_mask, territories=[left_side, right_side], photo=placement.box
         )
         self.out_size = placement.out_size
 

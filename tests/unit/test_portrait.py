@@ -21,6 +21,7 @@ from engine.lipsync.portrait import (
 OUT = (384, 450)  # same aspect as the 512x600 photo: the face is ~150 px tall
 FPS = 25.0
 STILL = PortraitStyle(head_motion=0.0, blink_rate=0.0)
+WIDE = (854, 480)  # the product's 480p frame: the 512x512 astronaut is letterboxed
 
 
 @pytest.fixture(scope="module")
@@ -176,3 +177,81 @@ def test_duet_animates_only_the_speaker(photo: np.ndarray) -> None:
     assert columns.size and columns.max() < out[0] // 2  # the listener is untouched
     gaps = [f.mouth_gap() for f in detect_faces(talking)]
     assert gaps[0] > 0.08 and gaps[1] < 0.02
+
+
+# --- a photo whose mouth is open: a broad smile showing teeth -------------------------
+
+
+@pytest.fixture(scope="module")
+def smile() -> np.ndarray:
+    """Eileen Collins smiling broadly, upper teeth showing (ships with scikit-image)."""
+    pytest.importorskip("skimage")
+    from tests.support.media import astronaut_photo_path
+
+    return cv2.cvtColor(cv2.imread(str(astronaut_photo_path())), cv2.COLOR_BGR2RGB)
+
+
+@pytest.fixture(scope="module")
+def smiling(smile: np.ndarray) -> PortraitAnimator:
+    return PortraitAnimator(smile, find_face(smile), WIDE, style=STILL)
+
+
+def _gap(frame: np.ndarray) -> float:
+    found = detect_faces(frame)
+    assert len(found) == 1
+    return found[0].mouth_gap()
+
+
+def _inside(frame: np.ndarray, polygon: np.ndarray) -> np.ndarray:
+    """Float RGB pixels of `frame` inside the convex hull of `polygon`."""
+    mask = np.zeros(frame.shape[:2], np.uint8)
+    cv2.fillPoly(mask, [cv2.convexHull(np.round(polygon).astype(np.int32))], 1)
+    return frame[mask > 0].astype(np.float32)
+
+
+def _luma_of(pixels: np.ndarray) -> np.ndarray:
+    return pixels @ np.array([0.299, 0.587, 0.114], np.float32)
+
+
+def test_a_smiling_photo_reads_closed_at_rest_and_open_when_open(
+    smiling: PortraitAnimator,
+) -> None:
+    """The photo's own mouth is open; MediaPipe must still see the track's opening."""
+    gaps = [
+        _gap(smiling.frame(0, FPS, MouthFrame(open=amount, width=0.0, teeth=0.5, speaking=1.0)))
+        for amount in (0.0, 0.5, 1.0)
+    ]
+    assert gaps[0] < 0.02
+    assert gaps[1] > 0.05 and gaps[0] + 0.03 < gaps[1] < gaps[2] - 0.02
+    assert gaps[2] > 0.08
+
+
+def test_a_smile_closes_over_its_teeth_without_a_dark_hole(smiling: PortraitAnimator) -> None:
+    """At rest (and barely open) the lips cover the photo's teeth and no cavity shows."""
+    face = smiling.face
+    for amount in (0.0, 0.05):
+        frame = smiling.frame(0, FPS, MouthFrame(open=amount, width=0.0, teeth=0.0, speaking=0.0))
+        lips = _inside(frame, face.outer_lips())
+        assert (_luma_of(lips) < 40).mean() <= 0.02
+        # Where the photo shows teeth (a third of the opening is bright and grey), lip.
+        opening = _inside(frame, face.inner_lips())
+        grey = (opening.max(axis=1) - opening.min(axis=1)) / np.maximum(opening.max(axis=1), 1)
+        assert ((_luma_of(opening) > 170) & (grey < 0.2)).mean() < 0.12
+
+
+def test_an_open_smile_shows_the_photos_own_teeth(
+    smiling: PortraitAnimator, smile: np.ndarray
+) -> None:
+    """Upper teeth under the upper lip are the photo's (as light as they are there), and
+    the rest of the opening is a dark red-brown mouth, not black."""
+    face = smiling.face
+    frame = smiling.frame(0, FPS, MouthFrame(open=0.8, width=0.0, teeth=1.0, speaking=1.0))
+    base = Placement.fit((smile.shape[1], smile.shape[0]), WIDE).image(smile)
+    photo_teeth = _luma_of(_inside(base, face.inner_lips()))
+    shown = _luma_of(_inside(frame, face.outer_lips()))
+    assert (shown > np.percentile(photo_teeth, 75) - 15).mean() > 0.08
+    dark = _inside(frame, face.outer_lips())
+    dark = dark[_luma_of(dark) < 60]
+    assert len(dark) > 0.15 * len(shown)
+    red, green = np.median(dark[:, 0]), np.median(dark[:, 1])
+    assert red > 1.4 * green and red > 25
