@@ -16,6 +16,7 @@ from api.views import dev_webhook, studio_job
 from engine.jobs import Job
 from engine.service import Service
 from engine.webhooks import WebhookDispatcher
+from mcp_server.http import mount_mcp
 
 DESCRIPTION = """
 Self-hostable lipsync: a photo or a video plus a voice in, a lip-synced MP4 out.
@@ -46,7 +47,8 @@ def create_app(
         service.add_listener(wake)
         dispatcher.start()
         try:
-            yield
+            async with mcp_sessions:
+                yield
         finally:
             await dispatcher.stop()
 
@@ -81,6 +83,7 @@ def create_app(
 
     for router in (studio.router, dev.router, account.router, files.router):
         app.include_router(router)
+    mcp_sessions = mount_mcp(app, service)
     return app
 
 

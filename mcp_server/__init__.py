@@ -1,0 +1,1 @@
+"""The MCP door: the lipsync tools for AI assistants, over stdio and streamable HTTP."""

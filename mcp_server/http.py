@@ -1,0 +1,118 @@
+"""MCP over streamable HTTP at `/mcp` on the API app, authenticated by the API's own keys.
+
+Every HTTP request to `/mcp` must present a valid key (`Authorization: Bearer sk_...` or
+`X-API-Key`), exactly as on the REST routes, or it is answered 401 with the API's JSON
+error shape before it reaches the MCP layer. The key found is put on the request, where
+the tools read it: calls act for, and charge, that key's account. The key also becomes
+the session's owner, so an MCP session opened with one key cannot be used with another.
+"""
+
+from __future__ import annotations
+
+from contextlib import AbstractAsyncContextManager
+from urllib.parse import urlsplit
+
+from fastapi import FastAPI
+from mcp.server.auth.middleware.bearer_auth import AuthenticatedUser
+from mcp.server.auth.provider import AccessToken
+from mcp.server.mcpserver import Context
+from mcp.server.streamable_http_manager import StreamableHTTPASGIApp
+from mcp.server.transport_security import TransportSecuritySettings
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from api.auth import presented_key
+from api.errors import error_body
+from engine.config import Settings
+from engine.errors import LipsyncError
+from engine.service import ApiKeyInfo, Service
+from mcp_server.server import build_server
+from mcp_server.tools import Caller
+
+PATH = "/mcp"
+STATE_KEY = "lipsync_api_key"
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+class ApiKeyGate:
+    """ASGI wrapper that lets through only requests with a valid API key, noting the key."""
+
+    def __init__(self, app: ASGIApp, service: Service) -> None:
+        self.app = app
+        self.service = service
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        token = presented_key(Request(scope))
+        key = await self.service.authenticate(token) if token else None
+        if key is None:
+            message = (
+                "the API key is not valid or was revoked"
+                if token
+                else "an API key is required: send 'Authorization: Bearer sk_...' "
+                "or 'X-API-Key: sk_...'"
+            )
+            response = JSONResponse(
+                error_body("unauthorized", message), 401, headers={"WWW-Authenticate": "Bearer"}
+            )
+            await response(scope, receive, send)
+            return
+        scope.setdefault("state", {})[STATE_KEY] = key
+        # The SDK binds a stateful session to the principal that opened it.
+        scope["user"] = AuthenticatedUser(AccessToken(token=key.id, client_id=key.id, scopes=[]))
+        await self.app(scope, receive, send)
+
+
+async def caller_from_request(ctx: Context) -> Caller:
+    """The account of the API key that `ApiKeyGate` found on this call's HTTP request."""
+    request = ctx.request_context.request
+    state = getattr(request, "state", None)
+    key: ApiKeyInfo | None = getattr(state, STATE_KEY, None) if state is not None else None
+    if key is None:
+        raise LipsyncError("this call carries no API key", code="unauthorized")
+    return Caller(account_id=key.account_id)
+
+
+def transport_security(settings: Settings) -> TransportSecuritySettings:
+    """DNS-rebinding protection when the API listens on loopback only, as the SDK advises.
+
+    A service bound to a public address sits behind names and proxies we cannot list;
+    there the API key on every request is what keeps strangers out.
+    """
+    if settings.host not in LOOPBACK:
+        return TransportSecuritySettings(enable_dns_rebinding_protection=False)
+    public = urlsplit(settings.base_url)
+    hosts = ["127.0.0.1", "localhost", "[::1]", "127.0.0.1:*", "localhost:*", "[::1]:*"]
+    origins = ["http://127.0.0.1:*", "http://localhost:*", "http://[::1]:*"]
+    if public.netloc:
+        hosts.append(public.netloc)
+        origins.append(f"{public.scheme}://{public.netloc}")
+    return TransportSecuritySettings(
+        enable_dns_rebinding_protection=True, allowed_hosts=hosts, allowed_origins=origins
+    )
+
+
+def mount_mcp(app: FastAPI, service: Service) -> AbstractAsyncContextManager[None]:
+    """Serve the MCP tools at `/mcp` on `app`; enter the returned context in its lifespan.
+
+    The context runs the SDK's session manager (the task group that serves MCP sessions);
+    requests to `/mcp` fail until it is entered.
+    """
+    settings = service.settings
+    server = build_server(service, caller_from_request)
+    # Inputs travel inline as data: URIs: allow four of them (image, two voices, a mask).
+    inline = settings.limits.max_data_uri_bytes * 4 // 3 + 1024
+    server.streamable_http_app(
+        streamable_http_path=PATH,
+        transport_security=transport_security(settings),
+        max_request_body_size=4 * inline + 1024 * 1024,
+        host=settings.host,
+    )
+    manager = server.session_manager
+    app.router.add_route(
+        PATH, ApiKeyGate(StreamableHTTPASGIApp(manager), service), include_in_schema=False
+    )
+    return manager.run()
