@@ -1,0 +1,120 @@
+"""A request being put together over several messages, and where each new file goes.
+
+A chat user builds a job one message at a time (a photo, then a voice, then a tap on a
+button), so the bot keeps a `Draft` per user in `context.user_data` saying what it has and
+what it waits for. `place` is the whole conversation logic for files in one pure function:
+given the draft (or none) and the kind of file that arrived, start a new request, fill the
+awaited slot, or answer with a hint. Being pure, it reads like the conversation it encodes.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from engine.requests import JobRequest
+
+Kind = Literal["portrait", "dub", "duet"]
+MediaKind = Literal["image", "video", "audio"]
+
+MODELS: dict[str, str] = {
+    "portrait": "lipsync-image",
+    "dub": "lipsync-video",
+    "duet": "lipsync-image-multi",
+}
+KIND_OF_MODEL: dict[str, str] = {model: kind for kind, model in MODELS.items()}
+
+# Steps that wait for a file, and the job input each one fills.
+FILE_STEPS: dict[str, str] = {
+    "photo": "image",
+    "voice": "audio",
+    "left": "left_audio",
+    "right": "right_audio",
+}
+# What each step asks next, once its file is in.
+NEXT_STEP: dict[tuple[str, str], str] = {
+    ("portrait", "voice"): "resolution",
+    ("dub", "voice"): "resolution",
+    ("duet", "photo"): "left",
+    ("duet", "left"): "right",
+    ("duet", "right"): "order",
+}
+
+
+@dataclass
+class Draft:
+    """What one user has sent so far for one job, and what the bot waits for next."""
+
+    kind: Kind
+    folder: Path
+    step: str
+    id: str = field(default_factory=lambda: secrets.token_hex(4))
+    files: dict[str, Path] = field(default_factory=dict)
+    order: str = "meanwhile"
+    resolution: str = "480p"
+    panel_id: int | None = None  # the bot message whose buttons steer this draft
+    price: int | None = None  # credits quoted when the resolution was chosen
+
+    @classmethod
+    def start(cls, kind: Kind, folder: Path) -> Draft:
+        """A new request: a portrait or a dub starts with its picture, a duet asks for one."""
+        return cls(kind=kind, folder=folder, step="photo" if kind == "duet" else "voice")
+
+    @property
+    def model(self) -> str:
+        return MODELS[self.kind]
+
+    @property
+    def awaited_role(self) -> str | None:
+        return FILE_STEPS.get(self.step)
+
+    def fill(self, role: str, path: Path) -> None:
+        """Store a file; when it is the awaited one, move on to the next step."""
+        self.files[role] = path
+        if role == self.awaited_role:
+            self.step = NEXT_STEP[(self.kind, self.step)]
+
+    def request(self, source: str) -> JobRequest:
+        params: dict[str, str] = {"resolution": self.resolution}
+        if self.kind == "duet":
+            params["order"] = self.order
+        return JobRequest(
+            model=self.model,
+            inputs={role: str(path) for role, path in self.files.items()},
+            params=params,
+            source=source,
+        )
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Where an incoming file goes: `start` a new draft, `role` in the draft, or a `hint`."""
+
+    start: Kind | None = None
+    role: str | None = None
+    hint: str | None = None
+
+
+def place(draft: Draft | None, kind: MediaKind) -> Placement:
+    """Decide what a photo, video or voice means at this point of the conversation."""
+    awaited = draft.awaited_role if draft else None
+    if draft is not None and awaited == "image":  # a duet waiting for its photo
+        return Placement(role="image") if kind == "image" else Placement(hint="duet.need_photo")
+    if draft is not None and awaited is not None:  # waiting for a voice
+        if kind in ("audio", "video"):  # a video with sound can be the voice
+            return Placement(role=awaited)
+        if draft.kind == "duet":
+            return Placement(hint=f"duet.ask_{draft.step}")
+        return Placement(start="portrait")  # a new photo instead of a voice: start over
+    if kind == "image":
+        return Placement(start="portrait")
+    if kind == "video":
+        return Placement(start="dub")
+    return Placement(hint="use_buttons" if draft is not None else "need_media_first")
+
+
+def first_role(kind: Kind) -> str:
+    """The input a new portrait or dub draft is started with."""
+    return "video" if kind == "dub" else "image"
