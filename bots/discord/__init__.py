@@ -1,0 +1,1 @@
+"""The Discord door: slash commands on discord.py over `engine.service` (see run.py)."""

@@ -1,0 +1,641 @@
+"""The Discord bot end to end: discord.py's real client and command tree, real workers.
+
+Interactions enter exactly as the gateway would deliver them
+(`ConnectionState.parse_interaction_create`), and discord.py's HTTP layer talks to
+`tests.support.fake_discord`, a local fake of Discord's API that records every response,
+edit, upload and channel post. Real renders make the happy paths; the scripted handlers
+(`tests.support.scripted_handlers`, chosen through the job's prompt) make the timing-
+sensitive paths (cooldowns, one job at a time, the 15-minute token) fast and deterministic.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import re
+import time
+from collections import Counter
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+import pytest
+import yarl
+from discord.gateway import DiscordWebSocket
+from discord.http import Route
+
+from bots.discord.options import DoorOptions
+from bots.discord.run import DiscordDoor, LipsyncClient, run_discord
+from engine import handlers
+from engine.media import Mp4Writer, load_image, probe
+from engine.service import Service
+from tests.conftest import make_settings
+from tests.support.fake_discord import (
+    EPHEMERAL,
+    MANAGE_GUILD,
+    FakeChannel,
+    FakeDiscord,
+    FakeFile,
+    FakeUser,
+    Interaction,
+)
+from tests.support.media import face_photo_path, write_png, write_tone_wav
+from tests.support.speech import speak
+
+ADMIN = FakeUser(900, "operator")
+ALICE = FakeUser(101, "alice")
+BOB = FakeUser(102, "bob")
+GENERAL = FakeChannel(2000, "general")
+ART = FakeChannel(2001, "art")
+FAST = DoorOptions(progress_interval=0.2, default_cooldown_seconds=0, sync_commands=True)
+
+
+# -- media, made once per module --------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def media(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    root = tmp_path_factory.mktemp("discord-media")
+    face = load_image(face_photo_path(), max_pixels=10_000_000)  # RGB
+    small = cv2.resize(face, (256, 300), interpolation=cv2.INTER_AREA)
+    duet = np.concatenate([small, small[:, ::-1]], axis=1)
+    cv2.imwrite(str(root / "duet.jpg"), cv2.cvtColor(duet, cv2.COLOR_RGB2BGR))
+    cv2.imwrite(str(root / "face.jpg"), cv2.cvtColor(small, cv2.COLOR_RGB2BGR))
+    with Mp4Writer(root / "talk.mp4", 256, 300, 25, audio=np.zeros(48000, np.float32)) as out:
+        for _ in range(25):
+            out.write(small)
+    mask = np.full((300, 256, 3), 255, np.uint8)
+    cv2.imwrite(str(root / "mask.png"), mask)
+    return {
+        "face": root / "face.jpg",
+        "duet": root / "duet.jpg",
+        "video": root / "talk.mp4",
+        "mask": root / "mask.png",
+        "hello": speak("Hello there.", "en", root / "hello.wav"),
+        "friend": speak("Hi, friend.", "en-us", root / "friend.wav"),
+        "blank": write_png(root / "blank.png", 320, 240),
+        "tone": write_tone_wav(root / "tone.wav", 1.0),
+        "long": write_tone_wav(root / "long.wav", 13.0),
+        "noise": write_noise_png(root / "noise.png"),
+    }
+
+
+def write_noise_png(path: Path) -> Path:
+    """A picture that does not compress: about 1.1 MB, for the size limit."""
+    pixels = np.random.default_rng(7).integers(0, 256, (440, 860, 3), dtype=np.uint8)
+    cv2.imwrite(str(path), pixels)
+    return path
+
+
+# -- the engine, the fake Discord and the bot --------------------------------------------
+
+
+@asynccontextmanager
+async def engine(tmp_path: Path, *, real: bool, **overrides: Any) -> AsyncIterator[Service]:
+    """A service with workers: real renderer, or the scripted handlers (prompt-driven)."""
+    workers = {"plugins": []} if real else {}
+    discord = {"admins": [ADMIN.id], **overrides.pop("discord", {})}
+    settings = make_settings(tmp_path / "data", workers=workers, discord=discord, **overrides)
+    service = await Service.open(settings)
+    await service.start_workers()
+    try:
+        yield service
+    finally:
+        await service.close()
+
+
+@pytest.fixture
+async def fake(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[FakeDiscord]:
+    async with FakeDiscord(tmp_path) as server:
+        monkeypatch.setattr(Route, "BASE", server.api_base)
+        monkeypatch.setattr(DiscordWebSocket, "DEFAULT_GATEWAY", yarl.URL(server.gateway_url))
+        yield server
+
+
+@asynccontextmanager
+async def bot(service: Service, options: DoorOptions = FAST) -> AsyncIterator[LipsyncClient]:
+    """The real client, logged in against the fake (which also syncs its commands)."""
+    client = LipsyncClient(service, options)
+    await client.login("test-token")
+    try:
+        yield client
+    finally:
+        await client.close()
+
+
+def send(client: LipsyncClient, payload: dict[str, Any]) -> None:
+    """Deliver an INTERACTION_CREATE the way the gateway does."""
+    client._connection.parse_interaction_create(payload)
+
+
+def private_reply(it: Interaction) -> str | None:
+    """The ephemeral answer: an ephemeral first response, or an ephemeral followup."""
+    cb = it.callback
+    if cb and cb["type"] == 4 and cb.get("data", {}).get("flags", 0) & EPHEMERAL:
+        return cb["data"]["content"]
+    return next((m.content for m in it.followups if m.ephemeral), None)
+
+
+async def reply_of(fake: FakeDiscord, it: Interaction) -> str:
+    await fake.wait_for(lambda: private_reply(it) is not None)
+    text = private_reply(it)
+    assert text is not None
+    return text
+
+
+def has_video(fake: FakeDiscord, payload: dict[str, Any]) -> bool:
+    original = fake.interaction(payload).original
+    return original is not None and bool(original.files)
+
+
+def shows(fake: FakeDiscord, payload: dict[str, Any], text: str) -> bool:
+    original = fake.interaction(payload).original
+    return original is not None and text in original.content
+
+
+def downloads(fake: FakeDiscord) -> list[str]:
+    return [c.path for c in fake.calls if c.path.startswith("/attachments/")]
+
+
+async def account_of(service: Service, user: FakeUser) -> str:
+    return (await service.user_account("discord", user.id)).id
+
+
+async def job_entries(service: Service, user: FakeUser) -> Counter[str]:
+    """Ledger entries of the user's jobs by kind (the starter grant has no job)."""
+    entries = await service.ledger_entries(await account_of(service, user))
+    return Counter(e.kind for e in entries if e.job_id is not None)
+
+
+def assert_real_mp4(data: bytes, tmp_path: Path, *, seconds: float) -> None:
+    path = tmp_path / "received.mp4"
+    path.write_bytes(data)
+    info = probe(path)
+    assert data[4:8] == b"ftyp"
+    assert info.kind == "video" and info.has_audio
+    assert info.duration is not None and abs(info.duration - seconds) < 0.3
+
+
+def image_command(fake: FakeDiscord, image: FakeFile, audio: FakeFile, **kw: Any) -> dict:
+    options = {"image": image, "audio": audio, **kw.pop("options", {})}
+    return fake.command("lipsync", "image", options=options, **kw)
+
+
+# -- registration ---------------------------------------------------------------------
+
+
+async def test_commands_are_registered_as_discord_allows(tmp_path: Path, fake: FakeDiscord) -> None:
+    async with engine(tmp_path, real=False) as service, bot(service):
+        commands = {c["name"]: c for c in fake.synced_commands}
+    assert set(commands) == {"lipsync", "credits", "jobs", "lipsync-settings"}
+    subs = {c: [o["name"] for o in commands[c].get("options", [])] for c in commands}
+    assert subs["lipsync"] == ["image", "video", "duet"]
+    assert subs["credits"] == ["balance", "grant"]
+    image = commands["lipsync"]["options"][0]["options"]
+    assert [(o["name"], o["type"], o["required"]) for o in image] == [
+        ("image", 11, True),
+        ("audio", 11, True),
+        ("resolution", 3, False),
+        ("prompt", 3, False),
+    ]
+    assert [c["value"] for c in image[2]["choices"]] == ["480p", "720p"]
+    duet = commands["lipsync"]["options"][2]["options"]
+    order = next(o for o in duet if o["name"] == "order")
+    assert order["required"] and [c["value"] for c in order["choices"]] == [
+        "meanwhile",
+        "left_right",
+        "right_left",
+    ]
+    server = commands["lipsync-settings"]
+    assert int(server["default_member_permissions"]) == MANAGE_GUILD
+    assert server["dm_permission"] is False  # servers only
+
+
+# -- the three render commands, real renders -------------------------------------------
+
+
+@pytest.mark.slow
+async def test_image_shows_the_price_then_progress_and_uploads_a_real_mp4(
+    tmp_path: Path, fake: FakeDiscord, media: dict[str, Path]
+) -> None:
+    async with engine(tmp_path, real=True) as service, bot(service) as client:
+        image, audio = fake.add_file(media["face"]), fake.add_file(media["hello"])
+        payload = image_command(fake, image, audio, user=ALICE, options={"prompt": "calm"})
+        send(client, payload)
+        it = fake.interaction(payload)
+        await fake.wait_for(lambda: bool(it.original and it.original.files), timeout=120)
+        [job] = await service.list_jobs(await account_of(service, ALICE))
+        entries = await job_entries(service, ALICE)
+        balance = (await service.user_account("discord", ALICE.id)).balance
+        leftovers = list((service.settings.data_path / "discord" / "incoming").iterdir())
+    # Deferred publicly at once, before any download.
+    assert it.callback == {"type": 5}
+    first = fake.calls.index(next(c for c in fake.calls if c.path.endswith("/callback")))
+    assert all(not c.path.startswith("/attachments/") for c in fake.calls[:first])
+    edits = [c.body["content"] for c in fake.calls if c.method == "PATCH"]
+    # The price comes first, before the job exists (no stage/percentage yet) ...
+    assert edits[0].startswith("This talking photo costs **10 credits** (5 s at 480p)")
+    assert "balance is 50 credits" in edits[0] and "%" not in edits[0]
+    # ... then live progress with the stage and a percentage, under the price ...
+    progress = [e for e in edits[1:-1] if e.rstrip().endswith("%")]
+    assert progress and all(e.startswith("This talking photo costs") for e in progress)
+    # ... then the MP4 itself, uploaded into the response.
+    assert "ready" in edits[-1] and "Charged 10 credits; balance 40 credits" in edits[-1]
+    [(name, data)] = it.original.files
+    assert name == "lipsync.mp4"
+    assert_real_mp4(data, tmp_path, seconds=job.output_seconds)
+    assert job.status == "completed" and job.params["prompt"] == "calm"
+    assert entries == Counter({"reserve": 1, "charge": 1}) and balance == 40
+    assert fake.rejected() == [] and leftovers == []  # the downloads were cleaned up
+
+
+@pytest.mark.slow
+async def test_duet_renders_two_voices_one_after_the_other(
+    tmp_path: Path, fake: FakeDiscord, media: dict[str, Path]
+) -> None:
+    async with engine(tmp_path, real=True) as service, bot(service) as client:
+        options = {
+            "image": fake.add_file(media["duet"]),
+            "left_audio": fake.add_file(media["hello"]),
+            "right_audio": fake.add_file(media["friend"]),
+            "order": "left_right",
+        }
+        payload = fake.command("lipsync", "duet", options=options, user=BOB)
+        send(client, payload)
+        it = fake.interaction(payload)
+        await fake.wait_for(lambda: bool(it.original and it.original.files), timeout=120)
+        [job] = await service.list_jobs(await account_of(service, BOB))
+        entries = await job_entries(service, BOB)
+    left, right = probe(media["hello"]).duration, probe(media["friend"]).duration
+    assert job.model == "lipsync-image-multi" and job.params["order"] == "left_right"
+    assert job.output_seconds == pytest.approx(left + right, abs=0.2)  # one after the other
+    [(_, data)] = it.original.files
+    assert_real_mp4(data, tmp_path, seconds=job.output_seconds)
+    assert "duet is ready" in it.original.content
+    assert entries == Counter({"reserve": 1, "charge": 1})
+
+
+async def test_video_refuses_a_picture_as_the_video(
+    tmp_path: Path, fake: FakeDiscord, media: dict[str, Path]
+) -> None:
+    async with engine(tmp_path, real=False) as service, bot(service) as client:
+        options = {"video": fake.add_file(media["face"]), "audio": fake.add_file(media["hello"])}
+        payload = fake.command("lipsync", "video", options=options, user=ALICE)
+        send(client, payload)
+        it = fake.interaction(payload)
+        text = await reply_of(fake, it)
+        jobs = await service.list_jobs(None)
+    assert text.startswith("`video` must be a video (MP4, MOV, WebM or MKV)")
+    assert "`face.jpg` (image/jpeg) is not" in text
+    assert jobs == [] and downloads(fake) == []
+
+
+@pytest.mark.slow
+async def test_video_with_mask_uploads_a_real_mp4(
+    tmp_path: Path, fake: FakeDiscord, media: dict[str, Path]
+) -> None:
+    handlers.load_handlers([])
+    if handlers.get_handler("lipsync-video") is None:
+        pytest.skip("lipsync-video has no renderer yet (engine/lipsync/dubbing.py is a stub)")
+    async with engine(tmp_path, real=True) as service, bot(service) as client:
+        options = {
+            "video": fake.add_file(media["video"]),
+            "audio": fake.add_file(media["hello"]),
+            "mask": fake.add_file(media["mask"]),
+        }
+        payload = fake.command("lipsync", "video", options=options, user=ALICE)
+        send(client, payload)
+        it = fake.interaction(payload)
+        await fake.wait_for(lambda: bool(it.original and it.original.files), timeout=180)
+        [job] = await service.list_jobs(await account_of(service, ALICE))
+        entries = await job_entries(service, ALICE)
+    assert set(job.inputs) == {"video", "audio", "mask_image"}
+    [(_, data)] = it.original.files
+    assert_real_mp4(data, tmp_path, seconds=job.output_seconds)
+    assert entries == Counter({"reserve": 1, "charge": 1})
+
+
+# -- delivery: over the upload limit, after the token -----------------------------------
+
+
+async def test_over_the_upload_limit_the_video_comes_as_a_link(
+    tmp_path: Path, fake: FakeDiscord, media: dict[str, Path]
+) -> None:
+    async with engine(tmp_path, real=False) as service, bot(service) as client:
+        payload = image_command(
+            fake,
+            fake.add_file(media["face"]),
+            fake.add_file(media["tone"]),
+            user=ALICE,
+            upload_limit=16,  # the scripted output is larger than 16 bytes
+        )
+        send(client, payload)
+        it = fake.interaction(payload)
+        await fake.wait_for(lambda: bool(it.original and "ready" in it.original.content))
+        [job] = await service.list_jobs(await account_of(service, ALICE))
+        url = service.output_url(job)
+        entries = await job_entries(service, ALICE)
+    assert url and url in it.original.content and "over this server's" in it.original.content
+    assert it.original.files == [] and fake.rejected() == []
+    assert entries == Counter({"reserve": 1, "charge": 1})
+
+
+async def test_a_job_outliving_the_token_is_delivered_to_the_channel(
+    tmp_path: Path, fake: FakeDiscord, media: dict[str, Path]
+) -> None:
+    options = DoorOptions(progress_interval=0.2, token_margin=1.0, default_cooldown_seconds=0)
+    async with engine(tmp_path, real=False) as service, bot(service, options) as client:
+        payload = image_command(
+            fake,
+            fake.add_file(media["face"]),
+            fake.add_file(media["tone"]),
+            user=ALICE,
+            age_seconds=15 * 60 - 3.0,  # 3 s of token left; the job takes 4
+            options={"prompt": "sleep:4"},
+        )
+        send(client, payload)
+        await fake.wait_for(lambda: bool(fake.channel_messages), timeout=60)
+        [job] = await service.list_jobs(await account_of(service, ALICE))
+        output = service.output_path(job)
+        assert output is not None
+        expected = output.read_bytes()
+    [message] = fake.channel_messages
+    assert message.channel_id == GENERAL.id
+    assert message.content.startswith(f"<@{ALICE.id}> ✅ Your talking photo is ready")
+    assert message.files == [("lipsync.mp4", expected)]
+    posted = next(c for c in fake.calls if c.path == f"/channels/{GENERAL.id}/messages")
+    assert [int(u) for u in posted.body["allowed_mentions"]["users"]] == [ALICE.id]
+    assert fake.rejected() == []  # the dead token was never used
+    assert time.time() > fake.interaction(payload).created + 15 * 60
+
+
+# -- bad input: an ephemeral reply, no charge --------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("kind", "expected"),
+    [
+        ("wrong type", "`audio` must be a sound file (MP3, WAV, OGG, M4A, OPUS)"),
+        ("too large", "`image` is 1.1 MB; files up to 1.0 MB are accepted"),
+        ("not really sound", "Your video could not be made: 'audio' has no sound."),
+        ("too few credits", "Not enough credits: this talking photo costs 52 credits"),
+    ],
+)
+async def test_bad_input_gets_a_private_reply_and_costs_nothing(
+    tmp_path: Path, fake: FakeDiscord, media: dict[str, Path], kind: str, expected: str
+) -> None:
+    options = DoorOptions(max_attachment_bytes=1024 * 1024, default_cooldown_seconds=0)
+    image, audio = fake.add_file(media["face"]), fake.add_file(media["tone"])
+    extra: dict[str, Any] = {}
+    if kind == "wrong type":
+        audio = fake.add_file(media["face"])
+    elif kind == "too large":
+        image = fake.add_file(media["noise"])
+    elif kind == "not really sound":
+        audio = fake.add_file(media["blank"], content_type="audio/wav", filename="voice.wav")
+    elif kind == "too few credits":
+        audio = fake.add_file(media["long"])
+        extra = {"resolution": "720p"}  # 13 s at 720p = 52 credits; the starter gives 50
+    async with engine(tmp_path, real=False) as service, bot(service, options) as client:
+        payload = image_command(fake, image, audio, user=ALICE, options=extra)
+        send(client, payload)
+        it = fake.interaction(payload)
+        text = await reply_of(fake, it)
+        await asyncio.sleep(0.2)
+        jobs = await service.list_jobs(None)
+        account = await service.user_account("discord", ALICE.id)
+        entries = await job_entries(service, ALICE)
+    assert expected in text and "Traceback" not in text
+    assert jobs == [] and account.balance == 50 and not entries
+    if kind in ("wrong type", "too large"):
+        assert downloads(fake) == []  # refused before any byte was fetched
+        assert it.callback is not None and it.callback["type"] == 4  # no public "thinking"
+    else:
+        assert text.endswith("Nothing was charged.")
+        assert it.original is not None and it.original.deleted  # no public trace left
+
+
+@pytest.mark.slow
+async def test_a_photo_without_a_face_is_refused_privately_and_refunded(
+    tmp_path: Path, fake: FakeDiscord, media: dict[str, Path]
+) -> None:
+    async with engine(tmp_path, real=True) as service, bot(service) as client:
+        payload = image_command(
+            fake, fake.add_file(media["blank"]), fake.add_file(media["hello"]), user=ALICE
+        )
+        send(client, payload)
+        it = fake.interaction(payload)
+        text = await reply_of(fake, it)
+        [job] = await service.list_jobs(await account_of(service, ALICE))
+        entries = await job_entries(service, ALICE)
+        balance = (await service.user_account("discord", ALICE.id)).balance
+    assert job.status == "failed" and job.error_code == "no_face"
+    assert text.startswith("Your video could not be made:") and "face" in text
+    assert text.endswith("Nothing was charged.")
+    assert it.original is not None and it.original.deleted
+    assert entries == Counter({"reserve": 1, "refund": 1}) and balance == 50
+
+
+# -- server settings: channels, cooldown, one job at a time ------------------------------
+
+
+async def test_server_admins_set_channels_and_members_cannot(
+    tmp_path: Path, fake: FakeDiscord, media: dict[str, Path]
+) -> None:
+    async with engine(tmp_path, real=False) as service, bot(service) as client:
+        member = fake.command("lipsync-settings", "cooldown", options={"seconds": 0}, user=BOB)
+        send(client, member)
+        refused = await reply_of(fake, fake.interaction(member))
+        admin = fake.command(
+            "lipsync-settings",
+            "allow-channel",
+            options={"channel": ART},
+            user=ALICE,
+            permissions=MANAGE_GUILD,
+        )
+        send(client, admin)
+        saved = await reply_of(fake, fake.interaction(admin))
+        elsewhere = image_command(
+            fake,
+            fake.add_file(media["face"]),
+            fake.add_file(media["tone"]),
+            user=BOB,
+            channel=GENERAL,
+        )
+        send(client, elsewhere)
+        wrong_channel = await reply_of(fake, fake.interaction(elsewhere))
+        here = image_command(
+            fake,
+            fake.add_file(media["face"]),
+            fake.add_file(media["tone"]),
+            user=BOB,
+            channel=ART,
+        )
+        send(client, here)
+        it = fake.interaction(here)
+        await fake.wait_for(lambda: bool(it.original and it.original.files))
+        stored = json.loads((service.settings.data_path / "discord" / "guilds.json").read_text())
+    assert refused == "You need the Manage Server permission for this."
+    assert saved.startswith("Saved. Videos may be made in: <#2001>.")
+    assert wrong_channel == "Videos can be made only in <#2001> on this server."
+    assert stored == {"1000": {"channels": [ART.id], "cooldown_seconds": 0, "max_jobs": 1}}
+    assert fake.interaction(elsewhere).callback["type"] == 4  # refused without deferring
+
+
+async def test_cooldown_holds_per_user(
+    tmp_path: Path, fake: FakeDiscord, media: dict[str, Path]
+) -> None:
+    async with engine(tmp_path, real=False) as service, bot(service) as client:
+        setting = fake.command(
+            "lipsync-settings",
+            "cooldown",
+            options={"seconds": 60},
+            user=ADMIN,
+            permissions=0,  # a bot admin (config) may also change settings
+        )
+        send(client, setting)
+        assert "Cooldown per member: 60 s" in await reply_of(fake, fake.interaction(setting))
+
+        def order(user: FakeUser) -> dict[str, Any]:
+            return image_command(
+                fake, fake.add_file(media["face"]), fake.add_file(media["tone"]), user=user
+            )
+
+        first = order(ALICE)
+        send(client, first)
+        await fake.wait_for(lambda: has_video(fake, first))
+        second = order(ALICE)
+        send(client, second)
+        text = await reply_of(fake, fake.interaction(second))
+        other = order(BOB)  # someone else is not slowed down by Alice
+        send(client, other)
+        await fake.wait_for(lambda: has_video(fake, other))
+        alice_jobs = await service.list_jobs(await account_of(service, ALICE))
+    assert text.startswith("Slow down: this server has a 60 s cooldown.")
+    match = re.search(r"another video in (\d+) s\.$", text)
+    assert match and 50 <= int(match[1]) <= 60
+    assert len(alice_jobs) == 1 and fake.interaction(second).callback["type"] == 4
+
+
+async def test_one_job_at_a_time_and_others_are_not_blocked(
+    tmp_path: Path, fake: FakeDiscord, media: dict[str, Path]
+) -> None:
+    async with engine(tmp_path, real=False) as service, bot(service) as client:
+        face, tone = fake.add_file(media["face"]), fake.add_file(media["tone"])
+        slow = image_command(fake, face, tone, user=ALICE, options={"prompt": "sleep:3"})
+        send(client, slow)
+        await fake.wait_for(lambda: shows(fake, slow, "%"))
+        again = image_command(fake, face, tone, user=ALICE)
+        send(client, again)
+        busy = await reply_of(fake, fake.interaction(again))
+        balance = fake.command("credits", "balance", user=BOB)
+        send(client, balance)
+        other = await reply_of(fake, fake.interaction(balance))
+        [running] = await service.list_jobs(await account_of(service, ALICE))
+        await fake.wait_for(lambda: has_video(fake, slow))
+        later = image_command(fake, face, tone, user=ALICE)
+        send(client, later)
+        await fake.wait_for(lambda: has_video(fake, later))
+        jobs = await service.list_jobs(await account_of(service, ALICE))
+    assert busy.startswith("You already have a video in progress")
+    assert "one video at a time" in busy
+    assert other.startswith("You have **50 credits**")
+    assert running.status == "processing"  # Bob was answered while Alice's job rendered
+    assert [j.status for j in jobs] == ["completed", "completed"]
+
+
+# -- credits and jobs --------------------------------------------------------------------
+
+
+async def test_credits_balance_and_admin_only_grant(tmp_path: Path, fake: FakeDiscord) -> None:
+    async with engine(tmp_path, real=False) as service, bot(service) as client:
+        mine = fake.command("credits", "balance", user=ALICE)
+        send(client, mine)
+        balance = await reply_of(fake, fake.interaction(mine))
+        sneaky = fake.command(
+            "credits",
+            "grant",
+            options={"user": ALICE, "credits": 500},
+            user=ALICE,
+            permissions=MANAGE_GUILD,  # a server admin is not a bot admin
+        )
+        send(client, sneaky)
+        refused = await reply_of(fake, fake.interaction(sneaky))
+        grant = fake.command(
+            "credits",
+            "grant",
+            options={"user": BOB, "credits": 100, "note": "prize"},
+            user=ADMIN,
+        )
+        send(client, grant)
+        granted = await reply_of(fake, fake.interaction(grant))
+        alice = await service.user_account("discord", ALICE.id)
+        bob = await service.user_account("discord", BOB.id)
+        bob_entries = await service.ledger_entries(bob.id)
+    assert balance.startswith("You have **50 credits**. Videos cost 480p: 2 credits/s")
+    assert refused == "Only this bot's admins can grant credits."
+    assert granted == f"Granted 100 credits to <@{BOB.id}>; their balance is now 150 credits."
+    assert alice.balance == 50 and bob.balance == 150
+    assert ("grant", 100, "prize") in [(e.kind, e.credits, e.note) for e in bob_entries]
+
+
+async def test_jobs_lists_recent_videos_with_their_links(
+    tmp_path: Path, fake: FakeDiscord, media: dict[str, Path]
+) -> None:
+    async with engine(tmp_path, real=False) as service, bot(service) as client:
+        empty = fake.command("jobs", user=ALICE)
+        send(client, empty)
+        nothing = await reply_of(fake, fake.interaction(empty))
+        made = image_command(
+            fake, fake.add_file(media["face"]), fake.add_file(media["tone"]), user=ALICE
+        )
+        send(client, made)
+        await fake.wait_for(lambda: has_video(fake, made))
+        listing = fake.command("jobs", user=ALICE)
+        send(client, listing)
+        text = await reply_of(fake, fake.interaction(listing))
+        [job] = await service.list_jobs(await account_of(service, ALICE))
+    assert nothing.startswith("You have not made any videos yet")
+    assert text.startswith("Your recent videos:\n• <t:")
+    assert f"`{job.id[:8]}` — done, 10 credits — [video]({service.output_url(job)})" in text
+
+
+# -- running the door ---------------------------------------------------------------------
+
+
+async def test_door_logs_in_syncs_and_stops_cleanly(tmp_path: Path, fake: FakeDiscord) -> None:
+    async with engine(tmp_path, real=False, discord={"token": "t0ken"}) as service:
+        door = DiscordDoor(service)
+        await door.start()
+        # It logs in, registers its commands, then goes on to open the gateway (which the
+        # fake refuses, so discord.py keeps retrying until it is stopped).
+        await fake.wait_for(lambda: any(c.path == "/gateway" for c in fake.calls), 30)
+        await asyncio.wait_for(door.stop(), 15)
+        assert door.task is not None and door.task.done()
+        assert door.client is not None and door.client.is_closed()
+    assert fake.calls[0].path == "/users/@me"
+    assert fake.synced_commands  # registered with Discord on start
+
+
+async def test_download_folders_left_by_a_crash_are_swept_on_start(
+    tmp_path: Path, fake: FakeDiscord
+) -> None:
+    async with engine(tmp_path, real=False) as service:
+        incoming = service.settings.data_path / "discord" / "incoming"
+        old, fresh = incoming / "1-old", incoming / "2-fresh"
+        for folder in (old, fresh):
+            folder.mkdir(parents=True)
+            (folder / "audio.wav").write_bytes(b"partial")
+        os.utime(old, (time.time() - 7200, time.time() - 7200))
+        async with bot(service):
+            pass
+    assert not old.exists() and fresh.exists()
+
+
+async def test_standalone_bot_needs_a_token(tmp_path: Path) -> None:
+    settings = make_settings(tmp_path / "data")
+    assert await run_discord(settings) == 2
