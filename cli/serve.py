@@ -36,9 +36,7 @@ async def serve(settings: Settings) -> int:
         if new is not None:
             print_admin_key(new)
         await service.start_workers()
-        doors = chat_doors(service)
-        for door in doors:
-            await door.start()
+        doors = await start_doors(chat_doors(service), settings)
         server = uvicorn.Server(
             uvicorn.Config(
                 create_app(service),
@@ -85,6 +83,25 @@ def chat_doors(service: Service) -> list[Door]:
 
         doors.append(DiscordDoor(service))
     return doors
+
+
+async def start_doors(doors: list[Door], settings: Settings) -> list[Door]:
+    """Start the bots; one that cannot start (a revoked token) is reported, not fatal,
+    so the REST API and the other doors still come up."""
+    started: list[Door] = []
+    for door in doors:
+        try:
+            await door.start()
+        except Exception as exc:
+            # Library messages may quote the token ("The token `...` was rejected").
+            message = str(exc)
+            for secret in (settings.telegram.token, settings.discord.token):
+                if secret:
+                    message = message.replace(secret, "[token]")
+            log.error("%s could not start: %s", type(door).__name__, message)
+            continue
+        started.append(door)
+    return started
 
 
 async def run_worker(settings: Settings, slots: int | None) -> int:
