@@ -289,6 +289,79 @@ async def api_latency(root: Path) -> None:
             server.kill()
 
 
+@section("dub")
+async def dub_speed(root: Path) -> None:
+    """Video dubbing: render+encode seconds per second of output at 480p and 720p (30 s of
+    new audio over a 6 s talking-head source, extended by bounce), and the whole job's peak
+    memory for 10 s and 30 s of source video (trimmed to the audio), which must not grow."""
+    import json
+    import subprocess
+
+    import numpy as np
+
+    from engine.media import Mp4Writer, iter_video_frames, load_audio
+    from scripts.dub_quality import camera
+    from scripts.quality import render_local
+    from tests.support.espeak_truth import write_wav
+    from tests.support.media import face_photo_path
+    from tests.support.speech import speak
+
+    sentence = load_audio(
+        speak("Bob bought a big map, and Pam put the paper back on the table.", "en",
+              root / "dub_sentence.wav"),
+        sample_rate=16000,
+    ).reshape(-1)  # fmt: skip
+
+    def voice(seconds: float) -> Path:
+        unit = np.concatenate([sentence, np.zeros(8000, np.float32)])
+        samples = np.tile(unit, int(seconds * 16000) // len(unit) + 1)[: int(seconds * 16000)]
+        path = root / f"dub_voice_{seconds:.0f}.wav"
+        write_wav(path, samples, 16000)
+        return path
+
+    short = root / "dub_source_6s.mp4"
+    render_local("lipsync-image", {"image": face_photo_path(), "audio": voice(6.0)}, {}, short)
+    frames = list(iter_video_frames(short, fps=25))
+    height, width = frames[0].shape[:2]
+    long_source = root / "dub_source_30s.mp4"
+    with Mp4Writer(long_source, width, height, 25, crf=18) as writer:
+        for i in range(750):  # the 6 s clip played back and forth, with a slow camera move
+            cycle = i % (2 * len(frames) - 2)
+            frame = frames[cycle if cycle < len(frames) else 2 * len(frames) - 2 - cycle]
+            writer.write(camera(frame, i / 749, (width, height)))
+
+    child = (
+        "import json, resource, sys; from pathlib import Path; "
+        "from scripts.quality import render_local; "
+        "a = json.loads(sys.argv[1]); "
+        "wall = render_local('lipsync-video', {'video': Path(a['video']), "
+        "'audio': Path(a['audio'])}, {'resolution': a['resolution']}, Path(a['out'])); "
+        "print(json.dumps({'wall': wall, "
+        "'rss': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))"
+    )
+
+    def run(video: Path, seconds: float, resolution: str) -> dict[str, float]:
+        job = {"video": str(video), "audio": str(voice(seconds)), "resolution": resolution,
+               "out": str(root / f"dub_{resolution}_{seconds:.0f}.mp4")}  # fmt: skip
+        done = subprocess.run(
+            [sys.executable, "-c", child, json.dumps(job)],
+            check=True, capture_output=True, text=True,
+        )  # fmt: skip
+        return json.loads(done.stdout.strip().splitlines()[-1])
+
+    for resolution in ("480p", "720p"):
+        result = run(short, 30.0, resolution)
+        print(
+            f"dub    {resolution}: {result['wall'] / 30.0:.3f} s per second of output "
+            f"(30 s of audio over a 6 s source, bounce; render+encode {result['wall']:.1f} s)"
+        )
+    small, large = run(long_source, 10.0, "480p"), run(long_source, 30.0, "480p")
+    print(
+        f"dub    480p memory: peak RSS {small['rss']:.0f} MiB for 10 s of source video, "
+        f"{large['rss']:.0f} MiB for 30 s ({large['wall'] / 30.0:.3f} s/s, no bounce)"
+    )
+
+
 async def main(names: list[str]) -> None:
     unknown = [n for n in names if n not in SECTIONS]
     if unknown:
