@@ -131,7 +131,7 @@ async def estimate(body: EstimateRequest, request: Request, key: Key) -> dict:
 class NewKeyRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: str = Field("", max_length=100, description="a name to remember it by (optional)")
-    credits: int = Field(0, ge=0)
+    credits: int = Field(0, ge=0, le=10**12)
     plan: Literal["free", "starter", "pro"] = "free"
 
 
@@ -181,7 +181,7 @@ async def revoke_key(key_id: str, request: Request, key: Key) -> dict:
 class GrantRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     account: str = Field(description="account id, API key id, or owner such as telegram:123")
-    credits: int = Field(gt=0)
+    credits: int = Field(gt=0, le=10**12)
     note: str = Field("granted by an admin", max_length=200)
 
 

@@ -20,9 +20,11 @@ from dataclasses import dataclass
 
 import aiosqlite
 
-from engine.errors import InsufficientCredits, NotFound
+from engine.errors import InsufficientCredits, InvalidInput, NotFound
 
 ACCOUNT_KINDS = ("api", "user")
+# SQLite integers are 64-bit; a trillion credits is far beyond any real balance.
+MAX_BALANCE = 10**12
 
 
 @dataclass(frozen=True)
@@ -123,7 +125,10 @@ async def grant(
 ) -> Entry | None:
     """Add credits. With `ref` (e.g. a payment's charge id) a second grant is a no-op: None."""
     if credits <= 0:
-        raise ValueError("a grant must be positive")
+        raise InvalidInput("credits to grant must be positive")
+    account = await get_account(conn, account_id)
+    if credits > MAX_BALANCE or account.balance + credits > MAX_BALANCE:
+        raise InvalidInput(f"a balance may not exceed {MAX_BALANCE} credits")
     if ref is not None:
         async with conn.execute("SELECT 1 FROM ledger WHERE ref = ?", (ref,)) as cursor:
             if await cursor.fetchone():

@@ -230,21 +230,20 @@ async def api_latency(root: Path) -> None:
         "LIPSYNC_LOG_LEVEL": "warning",
         "PYTHONUNBUFFERED": "1",
     }
-    server = subprocess.Popen(
-        [sys.executable, "-m", "cli.main", "serve"],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    log = root / "serve.log"
+    with log.open("wb") as out:  # a file, not a pipe: an undrained pipe would block the server
+        server = subprocess.Popen(
+            [sys.executable, "-m", "cli.main", "serve"], env=env, stdout=out,
+            stderr=subprocess.STDOUT,
+        )
     try:
         key = ""
-        assert server.stdout is not None
-        for line in server.stdout:
-            if m := re.search(r"\bsk_[0-9a-f]+_\S+", line):
+        while not key or "Serving on" not in log.read_text(errors="replace"):
+            if m := re.search(r"\bsk_[0-9a-f]+_\S+", log.read_text(errors="replace")):
                 key = m.group(0)
-            if "Serving on" in line:
-                break
+            if server.poll() is not None:
+                raise SystemExit(log.read_text(errors="replace")[-2000:])
+            await asyncio.sleep(0.1)
         base = f"http://127.0.0.1:{port}"
         text = "The quick brown fox jumps over the lazy dog. " * 6
         voice = speak(text, "en", root / "long.wav")

@@ -28,28 +28,36 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def read_key(process: subprocess.Popen[str], timeout: float = 120) -> str:
+def start_serve(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    """`lipsync serve` with its output in a file: a pipe nobody drains would fill up and
+    block the server on its next log line."""
+    with log.open("wb") as out:
+        return subprocess.Popen(
+            [sys.executable, "-m", "cli.main", "serve"], cwd=REPO, env=env,
+            stdout=out, stderr=subprocess.STDOUT,
+        )
+
+
+def read_key(process: subprocess.Popen[bytes], log: Path, timeout: float = 120) -> str:
     deadline = time.monotonic() + timeout
-    assert process.stdout is not None
-    for line in process.stdout:
-        match = re.search(r"\bsk_[0-9a-f]+_\S+", line)
+    while time.monotonic() < deadline:
+        match = re.search(r"\bsk_[0-9a-f]+_\S+", log.read_text(errors="replace"))
         if match:
             return match.group(0)
-        if time.monotonic() > deadline:
+        if process.poll() is not None:
             break
-    raise AssertionError("serve printed no key")
+        time.sleep(0.1)
+    raise AssertionError(f"serve printed no key:\n{log.read_text(errors='replace')[-2000:]}")
 
 
 def test_serve_prints_a_key_that_works_and_renders_a_playable_video(tmp_path: Path) -> None:
     port = free_port()
     env = {**os.environ, "LIPSYNC_DATA_DIR": str(tmp_path / "data"), "LIPSYNC_PORT": str(port),
            "LIPSYNC_WORKERS_COUNT": "1", "PYTHONUNBUFFERED": "1"}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "cli.main", "serve"], cwd=REPO, env=env,
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )
+    log = tmp_path / "serve.log"
+    process = start_serve(env, log)
     try:
-        key = read_key(process)
+        key = read_key(process, log)
         base = f"http://127.0.0.1:{port}"
         with httpx.Client(base_url=base, timeout=30) as client:
             for _ in range(200):

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.acceptance.test_newcomer import free_port, read_key
+from tests.acceptance.test_newcomer import free_port, read_key, start_serve
 
 REPO = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.slow
@@ -26,12 +26,10 @@ def test_schemathesis_finds_no_server_error(tmp_path: Path) -> None:
         "LIPSYNC_WORKERS_PLUGINS": "tests.support.scripted_handlers",
         "PYTHONUNBUFFERED": "1",
     }
-    server = subprocess.Popen(
-        [sys.executable, "-m", "cli.main", "serve"], cwd=REPO, env=env,
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )
+    log = tmp_path / "serve.log"
+    server = start_serve(env, log)
     try:
-        key = read_key(server)
+        key = read_key(server, log)
         fuzz = subprocess.run(
             [str(Path(sys.executable).parent / "schemathesis"), "run",
              f"http://127.0.0.1:{port}/openapi.json", "--checks", "not_a_server_error",
