@@ -37,7 +37,9 @@ async def list_jobs(
     status: Annotated[list[str] | None, Query(description="filter by status (repeatable)")] = None,
     model: Annotated[str | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 20,
-    before: Annotated[float | None, Query(description="created before this unix time")] = None,
+    before: Annotated[
+        float | None, Query(ge=0, le=1e11, description="created before this unix time")
+    ] = None,
 ) -> dict:
     service = _service(request)
     jobs = await service.list_jobs(
@@ -78,7 +80,7 @@ async def ledger_entries(
     request: Request,
     key: Key,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    before_id: Annotated[int | None, Query(alias="beforeId")] = None,
+    before_id: Annotated[int | None, Query(alias="beforeId", ge=0, le=2**62)] = None,
 ) -> dict:
     entries = await _service(request).ledger_entries(
         key.account_id, limit=limit, before_id=before_id
