@@ -10,16 +10,13 @@ import argparse
 import shutil
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import cv2
 import numpy as np
 
-from engine.config import load_settings
-from engine.handlers import JobContext, JobSpec, get_handler, load_handlers
 from engine.media import iter_video_frames, probe
-from engine.requests import normalize_params
+from scripts.quality import render_local
 from tests.support.media import face_photo_path
 from tests.support.speech import speak
 
@@ -42,25 +39,10 @@ def duet_photo(dest: Path) -> Path:
     return dest
 
 
-def render(model: str, inputs: dict[str, Path], params: dict, out: Path) -> float:
-    settings = load_settings()
-    load_handlers(settings.workers.plugins)
-    handler = get_handler(model)
-    assert handler is not None
-    spec = JobSpec(
-        id="demo",
-        model=model,
-        params=normalize_params(model, params, settings),
-        inputs=inputs,
-        work_dir=out.parent,
-        output_path=out,
-        settings=settings,
-    )
-    started = time.perf_counter()
-    result = handler(spec, JobContext(report=lambda stage, fraction: None))
-    elapsed = time.perf_counter() - started
-    print(f"{out.name}: {result.output_seconds:.2f} s of video rendered in {elapsed:.2f} s")
-    return result.output_seconds
+def render(model: str, inputs: dict[str, Path], params: dict, out: Path) -> None:
+    elapsed = render_local(model, inputs, params, out)
+    seconds = probe(out).duration or 0.0
+    print(f"{out.name}: {seconds:.2f} s of video rendered in {elapsed:.2f} s")
 
 
 def contact_sheet(video: Path, dest: Path, *, columns: int = 4, rows: int = 3) -> Path:
