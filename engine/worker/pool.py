@@ -272,15 +272,24 @@ class WorkerPool:
         lost: asyncio.Event,
         process: RenderProcess,
     ) -> None:
-        """Renew the lease; report progress at most once a second; kill the render if lost."""
-        interval = min(1.0, self.settings.workers.heartbeat_seconds)
-        last_renewal = time.monotonic()
+        """Renew the lease and report progress; kill the render if the job is lost.
+
+        A new stage is written within a fifth of a second (waiters show it), a new
+        percentage at most once a second (it changes constantly), and the lease is renewed
+        every `heartbeat_seconds` even when nothing changed.
+        """
+        tick = min(0.2, self.settings.workers.heartbeat_seconds)
+        last_write = time.monotonic()
+        written_stage = ""
         while True:
-            await asyncio.sleep(interval)
-            due = time.monotonic() - last_renewal >= self.settings.workers.heartbeat_seconds
-            if not (due or progress["dirty"]):
+            await asyncio.sleep(tick)
+            since = time.monotonic() - last_write
+            due = since >= self.settings.workers.heartbeat_seconds
+            new_stage = progress["stage"] != written_stage
+            if not (due or new_stage or (progress["dirty"] and since >= 1.0)):
                 continue
             progress["dirty"] = False
+            written_stage = progress["stage"]
             ours = await jobs.heartbeat(
                 self.db,
                 job.id,
@@ -289,7 +298,7 @@ class WorkerPool:
                 stage=progress["stage"],
                 progress=progress["fraction"],
             )
-            last_renewal = time.monotonic()
+            last_write = time.monotonic()
             if not ours:
                 log.info("job %s is no longer ours (canceled or re-queued); stopping", job.id)
                 lost.set()
