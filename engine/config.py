@@ -95,6 +95,10 @@ class TelegramSettings:
     token: str = ""
     base_url: str = ""
     admins: list[int] = field(default_factory=list)
+    # Credit packs sold for Telegram Stars: stars -> credits.
+    star_packs: dict[str, int] = field(
+        default_factory=lambda: {"50": 100, "100": 220, "250": 600}
+    )
 
 
 @dataclass
@@ -311,6 +315,10 @@ def _validate(s: Settings) -> None:
         (s.log_level in ("debug", "info", "warning", "error"), "log_level is not known"),
         (s.accounts.admin_starter_credits >= 0, "accounts.admin_starter_credits < 0"),
         (s.accounts.user_starter_credits >= 0, "accounts.user_starter_credits < 0"),
+        (
+            all(k.isdigit() and int(k) > 0 and v > 0 for k, v in s.telegram.star_packs.items()),
+            "telegram.star_packs maps a positive number of stars to positive credits",
+        ),
     ]
     for ok, message in checks:
         if not ok:

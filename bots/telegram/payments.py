@@ -25,7 +25,7 @@ log = logging.getLogger("lipsync.telegram")
 CURRENCY = "XTR"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, order=True)
 class StarPack:
     stars: int
     credits: int
@@ -35,14 +35,10 @@ class StarPack:
         return f"credits:{self.credits}:stars:{self.stars}"
 
 
-# The packs on sale. They belong in config (a `telegram.star_packs` table, stars -> credits)
-# once engine/config.py grows that key; until then they are set here. At the default price
-# of 2 credits a second (480p), 100 credits make 50 seconds of video.
-STAR_PACKS: tuple[StarPack, ...] = (
-    StarPack(stars=50, credits=100),
-    StarPack(stars=100, credits=220),
-    StarPack(stars=250, credits=600),
-)
+def star_packs(context: Context) -> tuple[StarPack, ...]:
+    """The packs on sale, from config `telegram.star_packs` (stars -> credits)."""
+    table = runtime(context).service.settings.telegram.star_packs
+    return tuple(sorted(StarPack(int(stars), credits) for stars, credits in table.items()))
 
 _PAYLOAD = re.compile(r"^credits:(\d+):stars:(\d+)$")
 
@@ -52,8 +48,8 @@ def parse_payload(payload: str) -> StarPack | None:
     return StarPack(stars=int(match[2]), credits=int(match[1])) if match else None
 
 
-def on_sale(stars: int) -> StarPack | None:
-    return next((p for p in STAR_PACKS if p.stars == stars), None)
+def on_sale(context: Context, stars: int) -> StarPack | None:
+    return next((p for p in star_packs(context) if p.stars == stars), None)
 
 
 async def buy(update: Update, context: Context) -> None:
@@ -68,7 +64,7 @@ async def buy(update: Update, context: Context) -> None:
                 callback_data=f"buy:{pack.stars}",
             )
         ]
-        for pack in STAR_PACKS
+        for pack in star_packs(context)
     ]
     await message.reply_text(t(lang, "buy.choose"), reply_markup=InlineKeyboardMarkup(buttons))
 
@@ -80,7 +76,7 @@ async def on_pack(update: Update, context: Context) -> None:
         return
     lang = language_of(update.effective_user)
     stars = (query.data or "").partition(":")[2]
-    pack = on_sale(int(stars)) if stars.isdigit() else None
+    pack = on_sale(context, int(stars)) if stars.isdigit() else None
     if pack is None:
         await query.answer(t(lang, "offer_gone"))
         return
@@ -106,7 +102,7 @@ async def on_pre_checkout(update: Update, context: Context) -> None:
     pack = parse_payload(query.invoice_payload)
     valid = (
         pack is not None
-        and pack in STAR_PACKS
+        and pack in star_packs(context)
         and query.currency == CURRENCY
         and query.total_amount == pack.stars
     )
