@@ -139,16 +139,25 @@ class Database:
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[aiosqlite.Connection]:
-        """A write transaction taken with BEGIN IMMEDIATE; commits, or rolls back on error."""
+        """A write transaction taken with BEGIN IMMEDIATE; commits, or rolls back on error.
+
+        Cancellation is the hard case: a task cancelled while its BEGIN (or any statement)
+        is queued on the connection's thread still gets that statement run, so the
+        connection would stay inside a transaction and every later BEGIN would fail. The
+        rollback and commit are therefore shielded from cancellation, and a transaction
+        left open anyway is rolled back before the next one starts.
+        """
         async with self._write_lock:
-            await self._writer.execute("BEGIN IMMEDIATE")
+            if self._writer.in_transaction:
+                await self._writer.rollback()
             try:
+                await self._writer.execute("BEGIN IMMEDIATE")
                 yield self._writer
             except BaseException:
-                await self._writer.rollback()
+                await asyncio.shield(self._writer.rollback())
                 raise
             else:
-                await self._writer.commit()
+                await asyncio.shield(self._writer.commit())
 
     async def fetchone(self, sql: str, params: tuple | dict = ()) -> sqlite3.Row | None:
         async with self._reader.execute(sql, params) as cursor:
