@@ -66,6 +66,7 @@ class RenderSettings:
     default_resolution: str = "480p"
     default_fps: int = 25
     crf: int = 23
+    dub_crf: int = 18  # dubbing re-encodes the user's own footage: stay closer to it
     preset: str = "veryfast"
 
 
@@ -96,9 +97,7 @@ class TelegramSettings:
     base_url: str = ""
     admins: list[int] = field(default_factory=list)
     # Credit packs sold for Telegram Stars: stars -> credits.
-    star_packs: dict[str, int] = field(
-        default_factory=lambda: {"50": 100, "100": 220, "250": 600}
-    )
+    star_packs: dict[str, int] = field(default_factory=lambda: {"50": 100, "100": 220, "250": 600})
 
 
 @dataclass
@@ -311,6 +310,7 @@ def _validate(s: Settings) -> None:
         (s.render.default_resolution in RESOLUTIONS, "render.default_resolution is not known"),
         (24 <= s.render.default_fps <= 60, "render.default_fps must be between 24 and 60"),
         (0 <= s.render.crf <= 51, "render.crf must be between 0 and 51"),
+        (0 <= s.render.dub_crf <= 51, "render.dub_crf must be between 0 and 51"),
         (s.limits.max_media_seconds > 0, "limits.max_media_seconds must be positive"),
         (s.log_level in ("debug", "info", "warning", "error"), "log_level is not known"),
         (s.accounts.admin_starter_credits >= 0, "accounts.admin_starter_credits < 0"),

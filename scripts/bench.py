@@ -233,7 +233,9 @@ async def api_latency(root: Path) -> None:
     log = root / "serve.log"
     with log.open("wb") as out:  # a file, not a pipe: an undrained pipe would block the server
         server = subprocess.Popen(
-            [sys.executable, "-m", "cli.main", "serve"], env=env, stdout=out,
+            [sys.executable, "-m", "cli.main", "serve"],
+            env=env,
+            stdout=out,
             stderr=subprocess.STDOUT,
         )
     try:

@@ -159,7 +159,7 @@ def codec_baseline(source: Path, size: tuple[int, int], out: Path) -> float:
 
     render = load_settings().render
     frames = list(iter_video_frames(source, fps=FPS, size=size))
-    with Mp4Writer(out, size[0], size[1], FPS, crf=render.crf, preset=render.preset) as writer:
+    with Mp4Writer(out, size[0], size[1], FPS, crf=render.dub_crf, preset=render.preset) as writer:
         for frame in frames:
             writer.write(frame)
     error = sum(
@@ -314,6 +314,17 @@ def print_table(rows: list[Row]) -> None:
             f"{r.psnr_outside_mouth:>11.1f} dB {r.psnr_outside_mask:>10.1f} dB "
             f"{r.codec_psnr:>7.1f} dB {r.masked_bilabial:>10.0%} {r.speed:>7.2f}"
         )
+    bilabial = sum(r.bilabial * r.n_bilabial for r in rows) / max(
+        1, sum(r.n_bilabial for r in rows)
+    )
+    vowels = sum(r.open_vowel * r.n_open for r in rows) / max(1, sum(r.n_open for r in rows))
+    print(
+        f"{'all (pooled)':<23} {bilabial:>5.0%}      {vowels:>5.0%}      "
+        f"{max((r.lag for r in rows), key=abs):>+4d} "
+        f"{max((r.duration_error for r in rows), key=abs):>+7.2f} "
+        f"{min(r.psnr_outside_mouth for r in rows):>11.1f} dB "
+        f"{min(r.psnr_outside_mask for r in rows):>10.1f} dB"
+    )
     print(
         "goals: p/b/m >= 90%, open vowels >= 80%, lag 0 +- 1, duration +- 1 frame, "
         "PSNR outside >= 40 dB\n(codec only: the source re-encoded untouched with the same "
@@ -335,7 +346,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     if args.crf is not None:
-        os.environ["LIPSYNC_RENDER_CRF"] = str(args.crf)
+        os.environ["LIPSYNC_RENDER_DUB_CRF"] = str(args.crf)
     if args.out:
         out = Path(args.out)
         out.mkdir(parents=True, exist_ok=True)

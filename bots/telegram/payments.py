@@ -40,6 +40,7 @@ def star_packs(context: Context) -> tuple[StarPack, ...]:
     table = runtime(context).service.settings.telegram.star_packs
     return tuple(sorted(StarPack(int(stars), credits) for stars, credits in table.items()))
 
+
 _PAYLOAD = re.compile(r"^credits:(\d+):stars:(\d+)$")
 
 

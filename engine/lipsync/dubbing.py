@@ -355,6 +355,13 @@ def render(
 
 @register("lipsync-video")
 def render_dub(spec: JobSpec, ctx: JobContext) -> HandlerResult:
+    """The `lipsync-video` job: inputs `video`, `audio` and optional `mask_image`; params
+    `resolution`, `fps`, `prompt` (expressiveness), `sync_mode`, `max_duration`.
+
+    Stages are reported as they start (decoding, analysing speech, tracking faces,
+    choosing mouths, rendering) so the CLI's bar and the API's job status show progress.
+    The output lasts exactly the (possibly cut) new audio, which is what is billed.
+    """
     fps = float(spec.params["fps"])
     mode = spec.params.get("sync_mode") or "bounce"
     style = style_from_prompt(spec.params.get("prompt", ""))
@@ -399,7 +406,9 @@ def render_dub(spec: JobSpec, ctx: JobContext) -> HandlerResult:
             frames = replay(reopen, indices)
         with ctx.stage("rendering"):
             rendered = render(analysis, the_plan, frames, mask)
-            seconds = encode(spec, ctx, size, rendered, n_out, soundtrack)
+            seconds = encode(
+                spec, ctx, size, rendered, n_out, soundtrack, crf=spec.settings.render.dub_crf
+            )
     finally:
         if analysis.cache is not None:
             analysis.cache.remove()

@@ -61,6 +61,8 @@ def encode(
     frames: Iterator[np.ndarray],
     n_frames: int,
     soundtrack: np.ndarray,
+    *,
+    crf: int | None = None,
 ) -> float:
     """Render and encode every frame, reporting progress; returns the output's seconds."""
     fps = float(spec.params["fps"])
@@ -72,7 +74,7 @@ def encode(
         fps,
         audio=soundtrack,
         audio_rate=OUTPUT_RATE,
-        crf=render.crf,
+        crf=render.crf if crf is None else crf,
         preset=render.preset,
     ) as writer:
         step = max(1, n_frames // 100)

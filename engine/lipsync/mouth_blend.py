@@ -51,7 +51,6 @@ _LOWER_OUTER = columns(fm.LOWER_OUTER_LIP)
 _LOWER_MOVERS = columns(
     tuple(dict.fromkeys(fm.LOWER_INNER_LIP[1:-1] + fm.LOWER_OUTER_LIP[1:-1] + JAW_REGION))
 )
-_CHIN = columns((fm.CHIN_BOTTOM,))[0]
 _MOUTH_MIDDLE = columns((13, 14))
 
 # Lengths in canonical units (eye distances).
@@ -309,8 +308,7 @@ def blend(
     aligned to the face whose `KEY_POINTS` landmarks are `image_points`."""
     to_image = similarity(patch_points[_STABLE], image_points[_STABLE])
     to_patch = invert(to_image)
-    chin = apply(to_image, patch_points[_CHIN : _CHIN + 1])[0]
-    follow_jaw(image, image_points, chin, mask)
+    follow_jaw(image, image_points, apply(to_image, patch_points[_REGION_JAW]), mask)
     height, width = patch.shape[:2]
     alpha, ring = region_alpha(patch_points, apply(to_patch, image_points), frame, (width, height))
     if not np.any(alpha > 0):
@@ -368,62 +366,75 @@ def _match_colour(
 
 
 def follow_jaw(
-    image: np.ndarray, points: np.ndarray, chin: np.ndarray, mask: np.ndarray | None
+    image: np.ndarray, points: np.ndarray, jaw: np.ndarray, mask: np.ndarray | None
 ) -> None:
-    """Move the frame's chin (in place) to `chin`, dragging the jaw line and the top of the
-    neck with it, so a mouth pasted from a frame with the jaw higher or lower does not
-    leave the frame's own chin showing under it."""
+    """Move the frame's lower jaw line (in place) onto `jaw` (where the pasted mouth has
+    the `JAW_REGION` points), dragging the chin and the top of the neck with it, so a mouth
+    pasted from a frame with the jaw higher or lower does not leave the frame's own chin or
+    jaw edge showing beside or under it.
+
+    The jaw hinges, so each column moves along the face's down axis only, by the amount
+    the jaw line above it moves (interpolated along the jaw); nothing moves at the mouth's
+    height, everything from `_JAW_RIGID_FROM` of the way down to the jaw line moves fully,
+    and the drag fades out over `_NECK_REACH` below the moved jaw line and `_SIDE_REACH`
+    beside the face outline.
+    """
     origin, axis, unit = eye_frame(points)
     down = np.array([-axis[1], axis[0]])
-    shift = np.asarray(chin, np.float64) - points[_CHIN]
-    along_down = float(shift @ down)
+    lower = points[_REGION_JAW].astype(np.float64)
+    lower_s = (lower - origin) @ axis
+    lower_t = (lower - origin) @ down
+    shifts = (np.asarray(jaw, np.float64) - lower) @ down
     limit = _MAX_JAW_SHIFT * unit
-    if abs(along_down) < 0.3 or abs(along_down) > limit:
+    if np.abs(shifts).max() < 0.3 or np.abs(shifts).max() > limit:
         return
-    shift = down * along_down  # the jaw hinges: it moves down or up, not sideways
+    order = np.argsort(lower_s)
+    lower_s, lower_t, shifts = lower_s[order], lower_t[order], shifts[order]
     mouth = points[_MOUTH_MIDDLE].mean(axis=0)
     t_mouth = float((mouth - origin) @ down)
-    t_chin = float((points[_CHIN] - origin) @ down)
     jaw_s = (points[_JAW] - origin) @ axis
     jaw_t = (points[_JAW] - origin) @ down
     s_jaw = float(np.abs(jaw_s).max())
-    t_rigid = t_mouth + _JAW_RIGID_FROM * (t_chin - t_mouth)
-    t_end = t_chin + max(along_down, 0.0)
     reach, side = _NECK_REACH * unit, _SIDE_REACH * unit
+    t_bottom = float(lower_t.max() + max(shifts.max(), 0.0))
     # Output pixels that can move: the jaw's box, down to where the neck stops moving.
-    corners = [
-        origin + axis * sx + down * tt
-        for sx in (-s_jaw - side, s_jaw + side)
-        for tt in (t_mouth, t_end + reach)
-    ]
-    corners_arr = np.array(corners)
+    corners = np.array(
+        [
+            origin + axis * sx + down * tt
+            for sx in (-s_jaw - side, s_jaw + side)
+            for tt in (t_mouth, t_bottom + reach)
+        ]
+    )
     height, width = image.shape[:2]
-    x0 = max(int(np.floor(corners_arr[:, 0].min())), 0)
-    y0 = max(int(np.floor(corners_arr[:, 1].min())), 0)
-    x1 = min(int(np.ceil(corners_arr[:, 0].max())) + 1, width)
-    y1 = min(int(np.ceil(corners_arr[:, 1].max())) + 1, height)
+    x0 = max(int(np.floor(corners[:, 0].min())), 0)
+    y0 = max(int(np.floor(corners[:, 1].min())), 0)
+    x1 = min(int(np.ceil(corners[:, 0].max())) + 1, width)
+    y1 = min(int(np.ceil(corners[:, 1].max())) + 1, height)
     if x1 <= x0 or y1 <= y0:
         return
     xs, ys = np.meshgrid(np.arange(x0, x1, dtype=np.float32), np.arange(y0, y1, dtype=np.float32))
     s_px = (xs - origin[0]) * axis[0] + (ys - origin[1]) * axis[1]
     t_px = (xs - origin[0]) * down[0] + (ys - origin[1]) * down[1]
-    rise = _smoothstep((t_px - t_mouth) / max(t_rigid - t_mouth, 1e-3))
-    fall = 1.0 - _smoothstep((t_px - t_end) / reach)
+    shift = np.interp(s_px, lower_s, shifts).astype(np.float32)
+    t_line = np.interp(s_px, lower_s, lower_t).astype(np.float32)
+    t_rigid = t_mouth + _JAW_RIGID_FROM * np.maximum(t_line - t_mouth, 1.0)
+    rise = _smoothstep((t_px - t_mouth) / np.maximum(t_rigid - t_mouth, 1e-3))
+    fall = 1.0 - _smoothstep((t_px - t_line - np.maximum(shift, 0.0)) / reach)
     # Sideways the drag follows the jaw outline at each height (wide at the jaw's angle,
     # narrow at the chin), so the background beside the face stays where it is.
     outline = np.where(
         s_px < 0, _outline(jaw_s, jaw_t, t_px, left=True), _outline(jaw_s, jaw_t, t_px, left=False)
     )
     sideways = 1.0 - _smoothstep((np.abs(s_px) - outline) / side)
-    weight = (rise * fall * sideways).astype(np.float32)
+    weight = (rise * fall * sideways * shift).astype(np.float32)
     if mask is not None:
         soft = cv2.GaussianBlur(mask[y0:y1, x0:x1].astype(np.float32), (0, 0), max(reach / 3, 1))
         weight *= soft
-    map_x = (xs - shift[0] * weight).astype(np.float32)
-    map_y = (ys - shift[1] * weight).astype(np.float32)
+    map_x = (xs - down[0] * weight).astype(np.float32)
+    map_y = (ys - down[1] * weight).astype(np.float32)
     region = image[y0:y1, x0:x1]
     moved = cv2.remap(image, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-    changed = weight > 1e-3
+    changed = np.abs(weight) > 1e-3
     if mask is not None:
         hard = mask[y0:y1, x0:x1]
         mixed = region + (moved.astype(np.float32) - region) * hard[:, :, None]
