@@ -33,8 +33,11 @@ def start_serve(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
     block the server on its next log line."""
     with log.open("wb") as out:
         return subprocess.Popen(
-            [sys.executable, "-m", "cli.main", "serve"], cwd=REPO, env=env,
-            stdout=out, stderr=subprocess.STDOUT,
+            [sys.executable, "-m", "cli.main", "serve"],
+            cwd=REPO,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
         )
 
 
@@ -52,8 +55,13 @@ def read_key(process: subprocess.Popen[bytes], log: Path, timeout: float = 120) 
 
 def test_serve_prints_a_key_that_works_and_renders_a_playable_video(tmp_path: Path) -> None:
     port = free_port()
-    env = {**os.environ, "LIPSYNC_DATA_DIR": str(tmp_path / "data"), "LIPSYNC_PORT": str(port),
-           "LIPSYNC_WORKERS_COUNT": "1", "PYTHONUNBUFFERED": "1"}
+    env = {
+        **os.environ,
+        "LIPSYNC_DATA_DIR": str(tmp_path / "data"),
+        "LIPSYNC_PORT": str(port),
+        "LIPSYNC_WORKERS_COUNT": "1",
+        "PYTHONUNBUFFERED": "1",
+    }
     log = tmp_path / "serve.log"
     process = start_serve(env, log)
     try:
@@ -72,8 +80,9 @@ def test_serve_prints_a_key_that_works_and_renders_a_playable_video(tmp_path: Pa
             voice = speak("Hello there, my name is Grace.", "en", tmp_path / "voice.wav")
             urls = {}
             for role, path in (("image", face_photo_path()), ("audio", voice)):
-                r = client.post("/api/v1/files", headers=headers,
-                                files={"file": (path.name, path.read_bytes())})
+                r = client.post(
+                    "/api/v1/files", headers=headers, files={"file": (path.name, path.read_bytes())}
+                )
                 assert r.status_code == 201, r.text
                 urls[role] = r.json()["url"]
             r = client.post("/api/v1/lipsync-image", headers=headers, json={"formState": urls})

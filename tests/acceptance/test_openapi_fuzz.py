@@ -31,11 +31,24 @@ def test_schemathesis_finds_no_server_error(tmp_path: Path) -> None:
     try:
         key = read_key(server, log)
         fuzz = subprocess.run(
-            [str(Path(sys.executable).parent / "schemathesis"), "run",
-             f"http://127.0.0.1:{port}/openapi.json", "--checks", "not_a_server_error",
-             "-H", f"Authorization: Bearer {key}", "--max-examples", "30",
-             "--wait-for-schema", "60", "--seed", "7"],
-            capture_output=True, text=True, timeout=600,
+            [
+                str(Path(sys.executable).parent / "schemathesis"),
+                "run",
+                f"http://127.0.0.1:{port}/openapi.json",
+                "--checks",
+                "not_a_server_error",
+                "-H",
+                f"Authorization: Bearer {key}",
+                "--max-examples",
+                "30",
+                "--wait-for-schema",
+                "60",
+                "--seed",
+                "7",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=600,
         )
         summary = fuzz.stdout[-3000:]
         assert fuzz.returncode == 0, summary

@@ -38,7 +38,10 @@ async def api_client(
 ) -> AsyncIterator[httpx.AsyncClient]:
     transport = httpx.ASGITransport(receiver.app()) if receiver else None
     app = create_app(service, webhook_transport=transport)
-    async with app.router.lifespan_context(app), httpx.AsyncClient(
-        transport=httpx.ASGITransport(app), base_url=service.settings.base_url
-    ) as client:
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app), base_url=service.settings.base_url
+        ) as client,
+    ):
         yield client

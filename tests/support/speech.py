@@ -9,6 +9,7 @@ from pathlib import Path
 def speak(text: str, voice: str, path: Path, *, words_per_minute: int = 150) -> Path:
     subprocess.run(
         ["espeak-ng", "-v", voice, "-s", str(words_per_minute), "-w", str(path), text],
-        check=True, capture_output=True,
+        check=True,
+        capture_output=True,
     )
     return path
