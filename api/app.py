@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api import account, dev, files, studio
 from api.errors import install_error_handlers
@@ -59,14 +60,7 @@ def create_app(
     app.state.rate_limiter = RateLimiter()
     install_error_handlers(app)
 
-    @app.middleware("http")
-    async def rate_headers(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        response = await call_next(request)
-        for name, value in getattr(request.state, "rate_headers", {}).items():
-            response.headers.setdefault(name, value)
-        return response
+    app.add_middleware(RateLimitHeaders)
 
     @app.get("/health", tags=["health"], summary="Liveness and queue depth")
     async def health() -> dict:
@@ -85,6 +79,37 @@ def create_app(
         app.include_router(router)
     mcp_sessions = mount_mcp(app, service)
     return app
+
+
+class RateLimitHeaders:
+    """Adds the `X-RateLimit-*` headers the auth step computed to whatever the route
+    answers. A plain ASGI middleware: Starlette's BaseHTTPMiddleware costs a task and a
+    stream per request, a measurable share of a poll."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        state = scope.setdefault("state", {})
+
+        async def send_with_headers(message: Message) -> None:
+            extra = state.get("rate_headers")
+            if message["type"] == "http.response.start" and extra:
+                present = {name.lower() for name, _ in message.get("headers", [])}
+                message["headers"] = [
+                    *message.get("headers", []),
+                    *(
+                        (name.lower().encode(), value.encode())
+                        for name, value in extra.items()
+                        if name.lower().encode() not in present
+                    ),
+                ]
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
 
 
 def webhook_payload(service: Service) -> Callable[[Job], dict]:

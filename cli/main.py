@@ -12,7 +12,7 @@ import json
 import logging
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Coroutine, Sequence
 from typing import Any
 
 from engine.config import Settings, load_settings
@@ -93,6 +93,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
 
 
+def run_loop(main: Coroutine[Any, Any, int]) -> int:
+    """Run a long-lived process on uvloop (faster I/O for the HTTP API), else asyncio."""
+    try:
+        import uvloop
+    except ImportError:  # pragma: no cover - uvicorn[standard] brings it
+        return asyncio.run(main)
+    return uvloop.run(main)
+
+
 def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "serve":
         from cli.serve import serve
@@ -103,7 +112,7 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
             settings.port = args.port
         if args.workers is not None:
             settings.workers.count = args.workers
-        return asyncio.run(serve(settings))
+        return run_loop(serve(settings))
     if args.command == "worker":
         from cli.serve import run_worker
 

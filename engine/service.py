@@ -14,6 +14,7 @@ import hashlib
 import json
 import logging
 import sqlite3
+import time
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -35,6 +36,8 @@ log = logging.getLogger("lipsync.service")
 
 JobListener = Callable[[Job], Awaitable[None]]
 PLANS = ("free", "starter", "pro")
+AUTH_CACHE_SECONDS = 2.0
+AUTH_CACHE_SIZE = 10_000
 
 # Rough render speed of the built-in backend (seconds of work per second of output), used
 # only for the `estimatedTime` hint that seed 004 returns at submit.
@@ -77,6 +80,7 @@ class Service:
         self.storage = storage
         self.pool: WorkerPool | None = None
         self._listeners: list[JobListener] = []
+        self._auth_cache: dict[str, tuple[float, ApiKeyInfo]] = {}
         self._changed: dict[str, asyncio.Event] = {}
 
     @classmethod
@@ -177,17 +181,34 @@ class Service:
         )
 
     async def authenticate(self, token: str) -> ApiKeyInfo | None:
-        """The active key for a presented `sk_...` token, or None; constant-time compare."""
+        """The active key for a presented `sk_...` token, or None; constant-time compare.
+
+        A successful lookup is remembered for AUTH_CACHE_SECONDS, because clients poll
+        every few seconds and the key check would otherwise be most of a poll's cost. A
+        revocation in this process clears the memory at once; one made by another process
+        (the CLI) takes effect within that time.
+        """
         parts = keys.split_key(token or "")
         if parts is None:
             return None
+        digest = keys.hash_secret(token)
+        now = time.monotonic()
+        cached = self._auth_cache.get(digest)
+        if cached is not None and cached[0] > now:
+            return cached[1]
         key_id, secret = parts
         row = await self.db.fetchone(
-            "SELECT * FROM api_keys WHERE id = ? AND revoked_at IS NULL", (key_id,)
+            "SELECT k.*, a.balance, a.plan FROM api_keys k JOIN accounts a ON a.id = k.account_id"
+            " WHERE k.id = ? AND k.revoked_at IS NULL",
+            (key_id,),
         )
         if row is None or not keys.matches(row, secret):
             return None
-        return await self.get_api_key(key_id)
+        info = _key_info(row)
+        if len(self._auth_cache) > AUTH_CACHE_SIZE:
+            self._auth_cache.clear()
+        self._auth_cache[digest] = (now + AUTH_CACHE_SECONDS, info)
+        return info
 
     async def get_api_key(self, key_id: str) -> ApiKeyInfo:
         row = await self.db.fetchone(
@@ -214,6 +235,7 @@ class Service:
                 (key_id,),
             )
             changed = cursor.rowcount
+        self._auth_cache.clear()
         info = await self.get_api_key(key_id)
         if not changed:
             raise Conflict(f"API key {key_id} is already revoked")

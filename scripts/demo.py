@@ -16,8 +16,10 @@ import cv2
 import numpy as np
 
 from engine.media import iter_video_frames, probe
+from scripts.dub_quality import contact_sheet as dub_sheet
+from scripts.dub_quality import make_source
 from scripts.quality import render_local
-from tests.support.media import face_photo_path
+from tests.support.media import astronaut_photo_path, face_photo_path
 from tests.support.speech import speak
 
 SENTENCES = {
@@ -97,20 +99,17 @@ def main(argv: list[str] | None = None) -> int:
         video,
     )
     samples.append(video)
-    if "lipsync-video" in _registered():
-        video = out / "dubbed_es.mp4"
-        render("lipsync-video", {"video": samples[0], "audio": voices["es"]}, {"seed": 7}, video)
-        samples.append(video)
     for video in samples:
         sheet = contact_sheet(video, video.with_suffix(".png"))
         print(f"contact sheet: {sheet}")
+    # Dubbing: a source with camera motion and a cut (both photos speaking English),
+    # re-voiced in Spanish; its sheet shows source frames over the dubbed ones.
+    source = make_source(photo, astronaut_photo_path(), voices["en"], out / "dub_source.mp4")
+    dubbed = out / "dubbed_es.mp4"
+    render("lipsync-video", {"video": source, "audio": voices["es"]}, {"seed": 7}, dubbed)
+    sheet = dub_sheet(source, dubbed, "bounce", dubbed.with_suffix(".png"))
+    print(f"contact sheet (source over dubbed): {sheet}")
     return 0
-
-
-def _registered() -> list[str]:
-    from engine.handlers import registered_models
-
-    return registered_models()
 
 
 if __name__ == "__main__":

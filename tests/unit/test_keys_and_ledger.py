@@ -70,3 +70,10 @@ async def test_a_job_settles_only_once(service: Service) -> None:
     assert [e.kind for e in entries][:2] == ["charge", "reserve"]
     assert entries[0].credits == 12 and entries[0].amount == 8
     assert (await service.get_account(user.id)).balance == 50 - 12
+
+
+async def test_a_revoked_key_is_refused_at_once_despite_the_auth_cache(service: Service) -> None:
+    new = await service.create_api_key("cached", 0)
+    assert await service.authenticate(new.secret) is not None  # now remembered
+    await service.revoke_api_key(new.key.id)
+    assert await service.authenticate(new.secret) is None
