@@ -22,7 +22,7 @@ from typing import Any
 
 from engine.config import Settings
 
-BUILTIN_HANDLER_MODULES = ("engine.lipsync.handlers", "engine.lipsync.dubbing")
+BUILTIN_HANDLER_MODULES = ("engine.lipsync.portrait.jobs", "engine.lipsync.dubbing.job")
 
 
 @dataclass(frozen=True)

@@ -37,8 +37,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from engine.lipsync.dubbing.retime import source_indices
 from engine.lipsync.faces import Face, detect_faces
-from engine.lipsync.retime import source_indices
 from engine.media import Mp4Writer, iter_video_frames, load_audio, probe
 from scripts.quality import PADDING_S, render_local, score_video, speech_with_silence
 from tests.support.media import face_photo_paths

@@ -83,7 +83,7 @@ def _strict_closed(open_: np.ndarray, fps: float, phones: list[TruthPhone]) -> l
 
 def evaluate(languages: list[str], fps: float) -> None:
     """Print the mouth-track figures for the built-in sentences."""
-    from engine.lipsync.mouth_track import mouth_track
+    from engine.lipsync.speech.track import mouth_track
 
     print(f"fps {fps:g}; closed = open < 0.1 (strict: == 0); open = open > 0.35")
     for language in languages:

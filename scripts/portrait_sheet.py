@@ -29,7 +29,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from engine.lipsync.faces import Face, find_face
-from engine.lipsync.portrait import MouthFrame, PortraitAnimator, PortraitStyle
+from engine.lipsync.portrait.animator import MouthFrame, PortraitAnimator, PortraitStyle
 
 # (label, mouth) for the tiles; open/width/teeth/speaking.
 TILES: list[tuple[str, MouthFrame]] = [

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from engine.lipsync.portrait import PortraitStyle
+from engine.lipsync.portrait.animator import PortraitStyle
 
 _CALM = ("calm", "subtle", "gentle", "tranquil", "sakin", "차분", "落ち着")
 _EXPRESSIVE = (

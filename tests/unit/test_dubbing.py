@@ -19,11 +19,11 @@ import pytest
 from engine.config import Settings, load_settings
 from engine.errors import MediaError, NoFaceError
 from engine.handlers import JobContext, JobSpec, get_handler, load_handlers
-from engine.lipsync import dubbing
+from engine.lipsync.dubbing import job as dubbing
+from engine.lipsync.dubbing.retime import source_indices
 from engine.lipsync.faces import detect_faces, find_face
-from engine.lipsync.mouth_track import mouth_track
-from engine.lipsync.portrait import MouthFrame, PortraitAnimator, PortraitStyle
-from engine.lipsync.retime import source_indices
+from engine.lipsync.portrait.animator import MouthFrame, PortraitAnimator, PortraitStyle
+from engine.lipsync.speech.track import mouth_track
 from engine.media import Mp4Writer, iter_video_frames, load_audio, probe
 from engine.requests import normalize_params
 from tests.support.espeak_truth import TruthPhone, synthesize_array, write_wav
@@ -300,7 +300,7 @@ def test_a_rotated_variable_rate_phone_video_is_dubbed_upright(
 
 
 def test_atlases_stay_bounded_however_many_speakers(monkeypatch: pytest.MonkeyPatch) -> None:
-    from engine.lipsync.mouth_atlas import Atlas, Entry, PatchFrame, Shape
+    from engine.lipsync.dubbing.atlas import Atlas, Entry, PatchFrame, Shape
 
     patch = np.zeros((16, 16, 3), np.uint8)
     monkeypatch.setattr(dubbing, "MAX_ATLAS_BYTES", 100 * patch.nbytes)

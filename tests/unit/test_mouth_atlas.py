@@ -7,8 +7,7 @@ import cv2
 import numpy as np
 import pytest
 
-from engine.lipsync.faces import Face, find_face
-from engine.lipsync.mouth_atlas import (
+from engine.lipsync.dubbing.atlas import (
     MAX_ENTRIES,
     SELF,
     Atlas,
@@ -21,7 +20,8 @@ from engine.lipsync.mouth_atlas import (
     choose,
     measure,
 )
-from engine.lipsync.tracking import LIPS, columns, key_points
+from engine.lipsync.dubbing.tracking import LIPS, columns, key_points
+from engine.lipsync.faces import Face, find_face
 from tests.support.media import face_photo_path
 
 

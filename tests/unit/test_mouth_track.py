@@ -15,9 +15,9 @@ import numpy as np
 import pytest
 
 from engine.errors import InvalidInput, MediaError
-from engine.lipsync.mouth_track import MouthTrack, _declip, mouth_track
-from engine.lipsync.phonemes import SAMPLE_RATE, _chunk_bounds, recognize_phones
-from engine.lipsync.visemes import PHONE_VISEMES, SHAPES, Viseme
+from engine.lipsync.speech.phonemes import SAMPLE_RATE, _chunk_bounds, recognize_phones
+from engine.lipsync.speech.track import MouthTrack, _declip, mouth_track
+from engine.lipsync.speech.visemes import PHONE_VISEMES, SHAPES, Viseme
 from tests.support.espeak_truth import TruthPhone, score_open_track, synthesize_array
 
 needs_espeak = pytest.mark.skipif(

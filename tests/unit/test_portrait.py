@@ -7,9 +7,8 @@ import cv2
 import numpy as np
 import pytest
 
-from engine.lipsync.duet import DuetAnimator
 from engine.lipsync.faces import Face, detect_faces, find_face
-from engine.lipsync.portrait import (
+from engine.lipsync.portrait.animator import (
     CLOSED,
     MouthFrame,
     Placement,
@@ -17,6 +16,7 @@ from engine.lipsync.portrait import (
     PortraitStyle,
     render_frames,
 )
+from engine.lipsync.portrait.duet import DuetAnimator
 
 OUT = (384, 450)  # same aspect as the 512x600 photo: the face is ~150 px tall
 FPS = 25.0

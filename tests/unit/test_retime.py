@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from engine.lipsync.retime import (
+from engine.lipsync.dubbing.retime import (
     GOP,
     LosslessCache,
     plays_backwards,

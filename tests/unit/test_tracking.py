@@ -6,7 +6,7 @@ import cv2
 import numpy as np
 import pytest
 
-from engine.lipsync.tracking import (
+from engine.lipsync.dubbing.tracking import (
     FaceTracker,
     FrameFaces,
     OneEuro,

@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from engine.lipsync.faces import Face
-from engine.lipsync.portrait import (
+from engine.lipsync.portrait.animator import (
     CLOSED,
     MouthFrame,
     PortraitStyle,

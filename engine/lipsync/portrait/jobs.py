@@ -1,4 +1,4 @@
-"""Job handlers of the built-in CPU renderer, registered by model name.
+"""The photo jobs, `lipsync-image` (a talking portrait) and `lipsync-image-multi` (a duet).
 
 Each handler decodes its inputs, finds the face(s), turns the voice into a mouth track,
 then renders and encodes frame by frame (never holding the video in memory), reporting
@@ -7,83 +7,27 @@ progress as it goes. Bad input surfaces as a `LipsyncError` with a message for t
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
-import cv2
 import numpy as np
 
 from engine.handlers import HandlerResult, JobContext, JobSpec, register
-from engine.lipsync.duet import DuetAnimator
 from engine.lipsync.faces import find_face, find_two_faces
-from engine.lipsync.mouth_track import MouthTrack, mouth_track
-from engine.lipsync.portrait import PortraitAnimator, mouth_frames
+from engine.lipsync.job_media import (
+    ANALYSIS_RATE,
+    OUTPUT_RATE,
+    SHORT_SIDE,
+    encode,
+    frame_count,
+    load_mask,
+    load_voice,
+)
+from engine.lipsync.portrait.animator import PortraitAnimator, mouth_frames
+from engine.lipsync.portrait.duet import DuetAnimator
+from engine.lipsync.portrait.timeline import arrange, place_track
+from engine.lipsync.speech.track import MouthTrack, mouth_track
 from engine.lipsync.style import style_from_prompt
-from engine.lipsync.timeline import arrange, place_track
-from engine.media import Mp4Writer, fit_resolution, load_audio, load_image
+from engine.media import fit_resolution, load_image
 
-SHORT_SIDE = {"480p": 480, "720p": 720, "1080p": 1080}
-ANALYSIS_RATE = 16_000
-OUTPUT_RATE = 48_000
 LIP_SEAL = 0.1
-
-
-def load_voice(path: Path, spec: JobSpec) -> tuple[np.ndarray, np.ndarray]:
-    """The voice for analysis (16 kHz) and for the soundtrack (48 kHz), cut at max_duration."""
-    limit = spec.settings.limits.max_media_seconds
-    analysis = load_audio(path, sample_rate=ANALYSIS_RATE, max_seconds=limit)
-    output = load_audio(path, sample_rate=OUTPUT_RATE, max_seconds=limit)
-    max_duration = spec.params.get("max_duration")
-    if max_duration:
-        analysis = analysis[: int(max_duration * ANALYSIS_RATE)]
-        output = output[: int(max_duration * OUTPUT_RATE)]
-    return analysis, output
-
-
-def load_mask(spec: JobSpec, shape: tuple[int, int]) -> np.ndarray | None:
-    """The mask as float 0..1 at the image's size (white = may change), or None."""
-    path = spec.inputs.get("mask_image")
-    if path is None:
-        return None
-    mask = load_image(path, max_pixels=spec.settings.limits.max_image_pixels)
-    grey = cv2.cvtColor(mask, cv2.COLOR_RGB2GRAY)
-    grey = cv2.resize(grey, (shape[1], shape[0]), interpolation=cv2.INTER_AREA)
-    return grey.astype(np.float32) / 255.0
-
-
-def frame_count(samples: int, rate: int, fps: float) -> int:
-    return max(1, round(samples / rate * fps))
-
-
-def encode(
-    spec: JobSpec,
-    ctx: JobContext,
-    size: tuple[int, int],
-    frames: Iterator[np.ndarray],
-    n_frames: int,
-    soundtrack: np.ndarray,
-    *,
-    crf: int | None = None,
-) -> float:
-    """Render and encode every frame, reporting progress; returns the output's seconds."""
-    fps = float(spec.params["fps"])
-    render = spec.settings.render
-    with Mp4Writer(
-        spec.output_path,
-        size[0],
-        size[1],
-        fps,
-        audio=soundtrack,
-        audio_rate=OUTPUT_RATE,
-        crf=render.crf if crf is None else crf,
-        preset=render.preset,
-    ) as writer:
-        step = max(1, n_frames // 100)
-        for index, frame in enumerate(frames):
-            writer.write(frame)
-            if index % step == 0:
-                ctx.progress(index / n_frames)
-    return n_frames / fps
 
 
 def sealed(openness: np.ndarray, threshold: float = LIP_SEAL) -> np.ndarray:

@@ -28,8 +28,8 @@ import cv2
 import numpy as np
 
 from engine.lipsync import faces as fm
-from engine.lipsync.mouth_atlas import PatchFrame, apply, invert, measure
-from engine.lipsync.tracking import (
+from engine.lipsync.dubbing.atlas import PatchFrame, apply, invert, measure
+from engine.lipsync.dubbing.tracking import (
     JAW_REGION,
     LIPS,
     MOUTH_REGION_TOP,

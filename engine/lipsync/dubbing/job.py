@@ -35,15 +35,7 @@ import numpy as np
 
 from engine.errors import MediaError, NoFaceError
 from engine.handlers import HandlerResult, JobContext, JobSpec, register
-from engine.lipsync.handlers import (
-    ANALYSIS_RATE,
-    SHORT_SIDE,
-    encode,
-    frame_count,
-    load_mask,
-    load_voice,
-)
-from engine.lipsync.mouth_atlas import (
+from engine.lipsync.dubbing.atlas import (
     CLOSED_BELOW,
     SELF,
     Atlas,
@@ -55,11 +47,9 @@ from engine.lipsync.mouth_atlas import (
     measure,
     talking,
 )
-from engine.lipsync.mouth_blend import blend, reshape
-from engine.lipsync.mouth_track import MouthTrack, mouth_track
-from engine.lipsync.retime import LosslessCache, plays_backwards, replay, source_indices
-from engine.lipsync.style import style_from_prompt
-from engine.lipsync.tracking import (
+from engine.lipsync.dubbing.blend import blend, reshape
+from engine.lipsync.dubbing.retime import LosslessCache, plays_backwards, replay, source_indices
+from engine.lipsync.dubbing.tracking import (
     STABLE,
     FaceTracker,
     VideoFaces,
@@ -67,6 +57,16 @@ from engine.lipsync.tracking import (
     key_points,
     smoothed_main,
 )
+from engine.lipsync.job_media import (
+    ANALYSIS_RATE,
+    SHORT_SIDE,
+    encode,
+    frame_count,
+    load_mask,
+    load_voice,
+)
+from engine.lipsync.speech.track import MouthTrack, mouth_track
+from engine.lipsync.style import style_from_prompt
 from engine.media import MediaInfo, fit_resolution, iter_video_frames, probe
 from engine.media.probe import open_input
 

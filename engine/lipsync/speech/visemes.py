@@ -31,7 +31,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from engine.lipsync.phonemes import FRAME_S, SAMPLE_RATE, Phone
+from engine.lipsync.speech.phonemes import FRAME_S, SAMPLE_RATE, Phone
 
 
 class Shape(NamedTuple):

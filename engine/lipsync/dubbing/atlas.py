@@ -25,7 +25,7 @@ import cv2
 import numpy as np
 
 from engine.lipsync import faces as fm
-from engine.lipsync.tracking import columns, eye_frame, pose
+from engine.lipsync.dubbing.tracking import columns, eye_frame, pose
 
 # The patch: canonical box (eye-distance units, y down from the nose line) and resolution.
 BOX_X = (-0.95, 0.95)

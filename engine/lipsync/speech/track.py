@@ -13,8 +13,8 @@ import av
 import numpy as np
 
 from engine.errors import InvalidInput, MediaError
-from engine.lipsync.phonemes import FRAME_S, SAMPLE_RATE, Phone, recognize_phones
-from engine.lipsync.visemes import Curves, measure_loudness, mouth_curves
+from engine.lipsync.speech.phonemes import FRAME_S, SAMPLE_RATE, Phone, recognize_phones
+from engine.lipsync.speech.visemes import Curves, measure_loudness, mouth_curves
 
 _RESAMPLE_BLOCK = 1 << 18
 _MAX_FRAMES = 10_000_000

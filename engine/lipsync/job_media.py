@@ -1,0 +1,75 @@
+"""What every render job does with its media: read the voice and the mask, count frames,
+encode the frames it renders. Shared by the portrait, duet and dubbing jobs."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from engine.handlers import JobContext, JobSpec
+from engine.media import Mp4Writer, load_audio, load_image
+
+SHORT_SIDE = {"480p": 480, "720p": 720, "1080p": 1080}
+ANALYSIS_RATE = 16_000
+OUTPUT_RATE = 48_000
+
+
+def load_voice(path: Path, spec: JobSpec) -> tuple[np.ndarray, np.ndarray]:
+    """The voice for analysis (16 kHz) and for the soundtrack (48 kHz), cut at max_duration."""
+    limit = spec.settings.limits.max_media_seconds
+    analysis = load_audio(path, sample_rate=ANALYSIS_RATE, max_seconds=limit)
+    output = load_audio(path, sample_rate=OUTPUT_RATE, max_seconds=limit)
+    max_duration = spec.params.get("max_duration")
+    if max_duration:
+        analysis = analysis[: int(max_duration * ANALYSIS_RATE)]
+        output = output[: int(max_duration * OUTPUT_RATE)]
+    return analysis, output
+
+
+def load_mask(spec: JobSpec, shape: tuple[int, int]) -> np.ndarray | None:
+    """The mask as float 0..1 at the image's size (white = may change), or None."""
+    path = spec.inputs.get("mask_image")
+    if path is None:
+        return None
+    mask = load_image(path, max_pixels=spec.settings.limits.max_image_pixels)
+    grey = cv2.cvtColor(mask, cv2.COLOR_RGB2GRAY)
+    grey = cv2.resize(grey, (shape[1], shape[0]), interpolation=cv2.INTER_AREA)
+    return grey.astype(np.float32) / 255.0
+
+
+def frame_count(samples: int, rate: int, fps: float) -> int:
+    return max(1, round(samples / rate * fps))
+
+
+def encode(
+    spec: JobSpec,
+    ctx: JobContext,
+    size: tuple[int, int],
+    frames: Iterator[np.ndarray],
+    n_frames: int,
+    soundtrack: np.ndarray,
+    *,
+    crf: int | None = None,
+) -> float:
+    """Render and encode every frame, reporting progress; returns the output's seconds."""
+    fps = float(spec.params["fps"])
+    render = spec.settings.render
+    with Mp4Writer(
+        spec.output_path,
+        size[0],
+        size[1],
+        fps,
+        audio=soundtrack,
+        audio_rate=OUTPUT_RATE,
+        crf=render.crf if crf is None else crf,
+        preset=render.preset,
+    ) as writer:
+        step = max(1, n_frames // 100)
+        for index, frame in enumerate(frames):
+            writer.write(frame)
+            if index % step == 0:
+                ctx.progress(index / n_frames)
+    return n_frames / fps
