@@ -65,8 +65,11 @@ def normalize_params(model: str, params: Mapping[str, Any], settings: Settings) 
     resolution = params.get("resolution") or settings.render.default_resolution
     if resolution not in RESOLUTIONS:
         raise InvalidInput(f"resolution must be one of {', '.join(RESOLUTIONS)}")
-    fps = _int(params.get("fps", settings.render.default_fps), "fps")
-    if not 24 <= fps <= 60:
+    # A dubbed video keeps its source's frame rate unless one is asked for.
+    asked = params.get("fps")
+    default = None if model == "lipsync-video" else settings.render.default_fps
+    fps = default if asked is None else _int(asked, "fps")
+    if fps is not None and not 24 <= fps <= 60:
         raise InvalidInput("fps must be between 24 and 60")
     seed = params.get("seed")
     seed = secrets.randbelow(2**31) if seed is None else _int(seed, "seed")

@@ -4,6 +4,7 @@ encode the frames it renders. Shared by the portrait, duet and dubbing jobs."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from fractions import Fraction
 from pathlib import Path
 
 import cv2
@@ -53,9 +54,12 @@ def encode(
     soundtrack: np.ndarray,
     *,
     crf: int | None = None,
+    fps: float | Fraction | None = None,
 ) -> float:
-    """Render and encode every frame, reporting progress; returns the output's seconds."""
-    fps = float(spec.params["fps"])
+    """Render and encode every frame, reporting progress; returns the output's seconds.
+    The frame rate is the job's `fps` unless the handler decided one (`fps`)."""
+    if fps is None:
+        fps = float(spec.params["fps"])
     render = spec.settings.render
     with Mp4Writer(
         spec.output_path,
@@ -72,4 +76,4 @@ def encode(
             writer.write(frame)
             if index % step == 0:
                 ctx.progress(index / n_frames)
-    return n_frames / fps
+    return float(n_frames / fps)

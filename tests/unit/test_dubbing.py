@@ -19,7 +19,9 @@ import pytest
 from engine.config import Settings, load_settings
 from engine.errors import MediaError, NoFaceError
 from engine.handlers import JobContext, JobSpec, get_handler, load_handlers
+from engine.lipsync.dubbing import analysis as dub_analysis
 from engine.lipsync.dubbing import job as dubbing
+from engine.lipsync.dubbing import render as dub_render
 from engine.lipsync.dubbing.retime import source_indices
 from engine.lipsync.faces import detect_faces, find_face
 from engine.lipsync.portrait.animator import MouthFrame, PortraitAnimator, PortraitStyle
@@ -111,18 +113,18 @@ def _frames_in_process(
     audio = load_audio(voice, sample_rate=16000)
     n_out = round(len(audio) / 16000 * FPS)
     track = mouth_track(audio, 16000, FPS, n_frames=n_out)
-    analysis = dubbing.analyse(
+    analysis = dub_analysis.analyse(
         source, SIZE, FPS, n_out, mode=mode, mask=mask, work_dir=source.parent,
         source_frames=FACE_FRAMES + BLANK_FRAMES,
     )  # fmt: skip
     indices = source_indices(n_out, analysis.frames, mode)
-    plan = dubbing.plan(analysis, track, indices)
+    plan = dub_render.plan(analysis, track, indices)
     originals = list(iter_video_frames(source, fps=FPS, size=SIZE))
     if analysis.cache is not None:
         played = analysis.cache.play(indices)
     else:
         played = ((int(j), originals[j].copy()) for j in indices)
-    rendered = [f.copy() for f in dubbing.render(analysis, plan, played, mask)]
+    rendered = [f.copy() for f in dub_render.render(analysis, plan, played, mask)]
     if analysis.cache is not None:
         analysis.cache.remove()
     return rendered, originals, indices
@@ -303,14 +305,14 @@ def test_atlases_stay_bounded_however_many_speakers(monkeypatch: pytest.MonkeyPa
     from engine.lipsync.dubbing.atlas import Atlas, Entry, PatchFrame, Shape
 
     patch = np.zeros((16, 16, 3), np.uint8)
-    monkeypatch.setattr(dubbing, "MAX_ATLAS_BYTES", 100 * patch.nbytes)
-    speakers: dict[int, dubbing.Speaker] = {}
+    monkeypatch.setattr(dub_analysis, "MAX_ATLAS_BYTES", 100 * patch.nbytes)
+    speakers: dict[int, dub_analysis.Speaker] = {}
     for person in range(12):  # a video of many shots, a new face in each
         atlas = Atlas(PatchFrame(40))
         for i in range(40):
             shape = Shape(gap=0.01 * i, width=0.9, yaw=0.0, pitch=0.0)
             atlas.entries[(i, 0, 0, 0)] = Entry(patch, np.zeros((1, 2)), shape, 1.0, patch, i)
-        speakers[person] = dubbing.Speaker(atlas)
-        dubbing._thin(speakers)
+        speakers[person] = dub_analysis.Speaker(atlas)
+        dub_analysis._thin(speakers)
         assert sum(s.atlas.nbytes for s in speakers.values()) <= 100 * patch.nbytes
     assert all(len(s.atlas.entries) >= 8 for s in speakers.values())

@@ -19,6 +19,7 @@ look, so the mouth does not flicker between look-alikes.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import cv2
@@ -34,6 +35,7 @@ BOX_Y = (0.05, 1.6)
 # smaller than the face would blur it; larger ones would only cost memory.
 MIN_RESOLUTION, MAX_RESOLUTION = 40, 128
 MAX_ENTRIES = 200
+_MIN_CALIBRATION_FRAMES = 10
 # Bin sizes (canonical units) that decide when two mouths count as the same shape.
 _GAP_BIN, _WIDTH_BIN, _YAW_BIN, _PITCH_BIN = 0.03, 0.04, 0.06, 0.08
 
@@ -234,6 +236,7 @@ class Atlas:
     entries: dict[tuple[int, int, int, int], Entry] = field(default_factory=dict)
     gaps: list[float] = field(default_factory=list)
     widths: list[float] = field(default_factory=list)
+    indices: list[int] = field(default_factory=list)  # the frame of each measurement
 
     def add(self, image: np.ndarray, points: np.ndarray, index: int) -> None:
         """Measure the face in `image` (landmarks `points`) and keep its mouth if it adds
@@ -241,6 +244,7 @@ class Atlas:
         shape = measure(points)
         self.gaps.append(shape.gap)
         self.widths.append(shape.width)
+        self.indices.append(index)
         key = (
             int(shape.gap // _GAP_BIN),
             int(shape.width // _WIDTH_BIN),
@@ -260,6 +264,7 @@ class Atlas:
         """Take in another track of the same person (a face lost and found again)."""
         self.gaps.extend(other.gaps)
         self.widths.extend(other.widths)
+        self.indices.extend(other.indices)
         for key, entry in other.entries.items():
             mine = self.entries.get(key)
             if mine is None and len(self.entries) >= MAX_ENTRIES:
@@ -276,6 +281,17 @@ class Atlas:
 
     def calibration(self) -> Calibration:
         return calibrate(np.asarray(self.gaps), np.asarray(self.widths))
+
+    def keep_only(self, good: Callable[[int], bool]) -> None:
+        """Forget mouths and measurements from frames that are not `good` (covered by a
+        hand, seen from the side, blurred): they would teach the atlas wrong shapes. With
+        too few good frames left the measurements stay, so calibration has something."""
+        self.entries = {k: e for k, e in self.entries.items() if good(e.frame)}
+        keep = [i for i, index in enumerate(self.indices) if good(index)]
+        if len(keep) >= _MIN_CALIBRATION_FRAMES:
+            self.gaps = [self.gaps[i] for i in keep]
+            self.widths = [self.widths[i] for i in keep]
+            self.indices = [self.indices[i] for i in keep]
 
     def thin(self, keep: int) -> None:
         """Drop entries down to `keep`, evenly over the range of gaps (so the atlas still
@@ -330,9 +346,14 @@ class Wanted:
     own_width: np.ndarray
     yaw: np.ndarray
     pitch: np.ndarray
+    # bool: something covers the frame's own mouth; reshaping it would drag that along
+    own_covered: np.ndarray | None = None
 
 
 SELF = -1
+# Cost of reshaping a frame's own mouth while something covers it (an atlas mouth, pasted
+# around what covers it, is almost always better).
+COVERED_SELF_COST = 4.0
 
 
 def choose(entries: list[Entry], wanted: Wanted, calibration: Calibration) -> np.ndarray:
@@ -384,6 +405,8 @@ def emission_costs(entries: list[Entry], wanted: Wanted, calibration: Calibratio
         + CLOSURE_WEIGHT * not_shut
     )
     cost[:, -1] -= SELF_BONUS
+    if wanted.own_covered is not None and entries:
+        cost[:, -1] += COVERED_SELF_COST * wanted.own_covered
     return cost.astype(np.float32)
 
 

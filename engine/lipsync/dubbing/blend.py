@@ -99,6 +99,25 @@ def _lip_line(points: np.ndarray, cols: list[int], xs: np.ndarray) -> np.ndarray
 
 
 @dataclass(frozen=True)
+class Cover:
+    """What covers the face (a hand, a microphone): 0..1 per frame pixel inside `box`
+    (x0, y0, x1, y1); where it is 1 the frame is left exactly as it is."""
+
+    mask: np.ndarray
+    box: tuple[int, int, int, int]
+
+    def keep(self, x0: int, y0: int, x1: int, y1: int) -> np.ndarray:
+        """1 - coverage over the frame region (x0, y0)-(x1, y1) (1 outside the box)."""
+        out = np.ones((y1 - y0, x1 - x0), np.float32)
+        bx0, by0, bx1, by1 = self.box
+        ix0, iy0, ix1, iy1 = max(x0, bx0), max(y0, by0), min(x1, bx1), min(y1, by1)
+        if ix1 > ix0 and iy1 > iy0:
+            part = self.mask[iy0 - by0 : iy1 - by0, ix0 - bx0 : ix1 - bx0]
+            out[iy0 - y0 : iy1 - y0, ix0 - x0 : ix1 - x0] = 1.0 - part
+        return out
+
+
+@dataclass(frozen=True)
 class Reshaped:
     patch: np.ndarray
     points: np.ndarray
@@ -303,12 +322,16 @@ def blend(
     *,
     mask: np.ndarray | None = None,
     match_colour: bool = True,
+    strength: float = 1.0,
+    cover: Cover | None = None,
 ) -> None:
     """Blend `patch` (a canonical mouth patch with its landmarks) into `image` in place,
-    aligned to the face whose `KEY_POINTS` landmarks are `image_points`."""
+    aligned to the face whose `KEY_POINTS` landmarks are `image_points`, at `strength`
+    (0..1; the fade of `confidence`) and never where `cover` covers the face."""
     to_image = similarity(patch_points[_STABLE], image_points[_STABLE])
     to_patch = invert(to_image)
-    follow_jaw(image, image_points, apply(to_image, patch_points[_REGION_JAW]), mask)
+    jaw = apply(to_image, patch_points[_REGION_JAW])
+    follow_jaw(image, image_points, jaw, mask, strength=strength, cover=cover)
     height, width = patch.shape[:2]
     alpha, ring = region_alpha(patch_points, apply(to_patch, image_points), frame, (width, height))
     if not np.any(alpha > 0):
@@ -333,10 +356,15 @@ def blend(
     )
     region = image[y0:y1, x0:x1]
     colour = warped[:, :, :3]
-    weight = warped[:, :, 3]
+    weight = warped[:, :, 3] * strength
+    ring = warped[:, :, 4] > 0.5
+    if cover is not None:
+        keep = cover.keep(x0, y0, x1, y1)
+        weight *= keep
+        ring &= keep > 0.99
     weight[weight < 0.01] = 0.0
     if match_colour:
-        colour = _match_colour(colour, region, warped[:, :, 4] > 0.5, weight)
+        colour = _match_colour(colour, region, ring, weight)
     if mask is not None:
         weight = weight * mask[y0:y1, x0:x1]
     a = weight[:, :, None]
@@ -366,7 +394,13 @@ def _match_colour(
 
 
 def follow_jaw(
-    image: np.ndarray, points: np.ndarray, jaw: np.ndarray, mask: np.ndarray | None
+    image: np.ndarray,
+    points: np.ndarray,
+    jaw: np.ndarray,
+    mask: np.ndarray | None,
+    *,
+    strength: float = 1.0,
+    cover: Cover | None = None,
 ) -> None:
     """Move the frame's lower jaw line (in place) onto `jaw` (where the pasted mouth has
     the `JAW_REGION` points), dragging the chin and the top of the neck with it, so a mouth
@@ -426,7 +460,13 @@ def follow_jaw(
         s_px < 0, _outline(jaw_s, jaw_t, t_px, left=True), _outline(jaw_s, jaw_t, t_px, left=False)
     )
     sideways = 1.0 - _smoothstep((np.abs(s_px) - outline) / side)
-    weight = (rise * fall * sideways * shift).astype(np.float32)
+    weight = (rise * fall * sideways * shift * strength).astype(np.float32)
+    if cover is not None:
+        # Pixels near what covers the face do not move either: they would sample it.
+        reach_px = int(np.ceil(float(np.abs(weight).max()))) + 1
+        kernel = np.ones((2 * reach_px + 1, 2 * reach_px + 1), np.uint8)
+        keep = cv2.erode(cover.keep(x0, y0, x1, y1), kernel, borderValue=1.0)
+        weight *= cv2.GaussianBlur(keep, (0, 0), max(reach_px / 2.0, 0.5))
     if mask is not None:
         soft = cv2.GaussianBlur(mask[y0:y1, x0:x1].astype(np.float32), (0, 0), max(reach / 3, 1))
         weight *= soft
@@ -446,6 +486,8 @@ def follow_jaw(
 def _outline(jaw_s: np.ndarray, jaw_t: np.ndarray, t: np.ndarray, *, left: bool) -> np.ndarray:
     """Distance from the nose line to one side of the jaw line at heights `t`."""
     side = jaw_s <= 0 if left else jaw_s >= 0
+    if not side.any():  # a head turned so far that the jaw line is all on one side
+        return np.zeros_like(t, np.float32)
     order = np.argsort(jaw_t[side])
     heights, widths = jaw_t[side][order], np.abs(jaw_s[side])[order]
     return np.interp(t, heights, widths).astype(np.float32)

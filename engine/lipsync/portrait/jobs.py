@@ -23,6 +23,7 @@ from engine.lipsync.job_media import (
 from engine.lipsync.portrait.animator import PortraitAnimator, mouth_frames
 from engine.lipsync.portrait.duet import DuetAnimator
 from engine.lipsync.portrait.timeline import arrange, place_track
+from engine.lipsync.speech.motion import limit_rate
 from engine.lipsync.speech.track import MouthTrack, mouth_track
 from engine.lipsync.style import style_from_prompt
 from engine.media import fit_resolution, load_image
@@ -65,7 +66,9 @@ def render_portrait(spec: JobSpec, ctx: JobContext) -> HandlerResult:
         animator = PortraitAnimator(
             image, face, size, seed=spec.params["seed"], style=style, mask=mask
         )
-        mouths = mouth_frames(sealed(track.open), track.width, track.teeth, track.speaking, fps)
+        mouths = mouth_frames(
+            limit_rate(sealed(track.open), fps), track.width, track.teeth, track.speaking, fps
+        )
         frames = (animator.frame(i, fps, mouth) for i, mouth in enumerate(mouths))
         seconds = encode(spec, ctx, size, frames, n_frames, soundtrack)
     return HandlerResult(output_seconds=seconds)
@@ -102,7 +105,12 @@ def render_duet(spec: JobSpec, ctx: JobContext) -> HandlerResult:
                 mouth_frames(
                     *(
                         place_track(values, start_frame, n_frames, 0.0)
-                        for values in (sealed(track.open), track.width, track.teeth, track.speaking)
+                        for values in (
+                            limit_rate(sealed(track.open), fps),
+                            track.width,
+                            track.teeth,
+                            track.speaking,
+                        )
                     ),
                     fps,
                 )

@@ -13,6 +13,7 @@ import av
 import numpy as np
 
 from engine.errors import InvalidInput, MediaError
+from engine.lipsync.speech.motion import limit_rate
 from engine.lipsync.speech.phonemes import FRAME_S, SAMPLE_RATE, Phone, recognize_phones
 from engine.lipsync.speech.visemes import Curves, measure_loudness, mouth_curves
 
@@ -169,6 +170,8 @@ def _sample(curves: Curves, fps: float, n_frames: int, duration_s: float) -> dic
             if 0 <= i < n_frames:
                 out["open"][i] = 0.0
                 out["teeth"][i] = 0.0
+    out["open"] = limit_rate(out["open"], fps)
+    out["teeth"] = np.minimum(out["teeth"], limit_rate(out["teeth"], fps))
     return out
 
 

@@ -1,0 +1,358 @@
+"""What covers the speaker's mouth in each frame: hands, microphones, cups, hair.
+
+Whatever is in front of the lower face must stay exactly as the source shows it; where
+most of the mouth is hidden the frame is not dubbed at all (`confidence` fades it out).
+Two detectors, combined per frame on the shape-free template grid (`skin_map`):
+
+* **Hands** (MediaPipe Hands, shipped in the wheel) on a crop around the lower face:
+  palm and fingers drawn as thick strokes through the 21 hand landmarks. The palm
+  detector runs a few times a second while no hand is near, and the cheaper landmark
+  tracker on every frame once one is.
+* **Anything else**: every spot of the template has a usual look over the video (its
+  median colour in Lab) and a usual spread; pixels far outside it, after the frame's
+  overall lighting shift is taken out, belong to something that does not move with the
+  face. Expressions and mouth shapes that come back often are part of the usual spread,
+  so they are not flagged; the inside of the mouth (teeth, tongue, dark) is never judged
+  by colour. A finger across the lips hides lip above and below the opening, so that
+  column of the opening counts as hidden too.
+
+Pass 1 writes each face's template picture (RGB plus the hand coverage, about 11 KB) to
+a file in the job's folder, so memory stays flat for long videos; `find` reads it back
+per speaker after pass 1 and keeps one packed bit per template pixel and frame.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+
+from engine.lipsync.dubbing import skin_map as sm
+from engine.lipsync.dubbing.tracking import eye_frame
+
+# Score (deviation in units of the spot's usual spread, over the three Lab channels)
+# above which a pixel is foreign.
+FOREIGN_SCORE = 4.5
+WEAK_SCORE = 2.8
+# Usual spread: this percentile of the absolute deviation over the video (tolerates looks
+# that come back in up to a quarter of the frames), never below the floor (Lab units, 0-255
+# scale: lighting noise and compression).
+_SPREAD_PERCENTILE = 75
+_SPREAD_FLOOR = np.array([5.0, 3.0, 3.0], np.float32)
+# The second round learns from this percentile of frames with the least foreign content.
+_CLEAN_SHARE = 40
+# Frames sampled to learn the usual look, and the fewest worth learning from.
+_REFERENCE_FRAMES = 400
+_MIN_REFERENCE_FRAMES = 12
+_CHUNK = 256
+_BINS = 3
+# Hands: looks per second while none is near; how long one keeps the tracker running.
+_HAND_LOOKS_PER_S = 8.0
+_HAND_MEMORY_S = 1.0
+_HAND_CROP = 256
+_HAND_CROP_EYES = 3.4  # crop side in eye distances, centred under the nose
+_FINGER_SHARE = 0.36  # finger thickness / knuckle span (index to little finger)
+_HAND_MARGIN = 0.3  # extra width around fingers, in finger widths
+
+
+# --- hands -----------------------------------------------------------------------------
+
+_FINGERS = ((0, 1, 2, 3, 4), (5, 6, 7, 8), (9, 10, 11, 12), (13, 14, 15, 16), (17, 18, 19, 20))
+_PALM = (0, 1, 5, 9, 13, 17)
+
+
+def draw_hand(mask: np.ndarray, landmarks: np.ndarray) -> None:
+    """Fill (in place, 255) a hand given its 21 landmarks in `mask` pixels."""
+    span = float(np.hypot(*(landmarks[5] - landmarks[17])))
+    width = max(2.0, span * _FINGER_SHARE) * (1.0 + 2.0 * _HAND_MARGIN)
+    thickness = max(2, round(width))
+    scaled = np.round(landmarks * 4).astype(np.int32)
+    cv2.fillConvexPoly(mask, cv2.convexHull(scaled[list(_PALM)]), 255, cv2.LINE_AA, shift=2)
+    for finger in _FINGERS:
+        for a, b in itertools.pairwise(finger):
+            cv2.line(mask, tuple(scaled[a]), tuple(scaled[b]), 255, thickness, cv2.LINE_AA, 2)
+        tip = tuple(scaled[finger[-1]])
+        cv2.circle(mask, tip, round(width * 2), 255, -1, cv2.LINE_AA, 2)
+
+
+class HandFinder:
+    """Hands near one tracked face, as coverage (0..255) on the template grid."""
+
+    def __init__(self, fps: float) -> None:
+        import mediapipe as mp  # heavy import, only when a video is analysed
+
+        self._hands = mp.solutions.hands.Hands(
+            static_image_mode=False,
+            max_num_hands=2,
+            model_complexity=0,
+            min_detection_confidence=0.5,
+            min_tracking_confidence=0.5,
+        )
+        self._every = max(1, round(fps / _HAND_LOOKS_PER_S))
+        self._memory = max(1, round(fps * _HAND_MEMORY_S))
+        self._frame = -1
+        self._last_seen = -(10**9)
+
+    def close(self) -> None:
+        self._hands.close()
+
+    def find(self, frame: np.ndarray, points: np.ndarray) -> np.ndarray:
+        self._frame += 1
+        near = self._frame - self._last_seen <= self._memory
+        if not near and self._frame % self._every:
+            return _NO_HAND
+        origin, axis, unit = eye_frame(points)
+        down = np.array([-axis[1], axis[0]])
+        centre = origin + down * unit * 0.75
+        side = _HAND_CROP_EYES * unit
+        scale = _HAND_CROP / side
+        rot = np.array([axis, down]) * scale  # crop axes follow the face's roll
+        shift = _HAND_CROP / 2 - rot @ centre
+        to_crop = np.hstack([rot, shift[:, None]])
+        crop = cv2.warpAffine(
+            frame, to_crop, (_HAND_CROP, _HAND_CROP), flags=cv2.INTER_AREA,
+            borderMode=cv2.BORDER_REPLICATE,
+        )  # fmt: skip
+        result: Any = self._hands.process(np.ascontiguousarray(crop))
+        hands = getattr(result, "multi_hand_landmarks", None)
+        if not hands:
+            return _NO_HAND
+        self._last_seen = self._frame
+        mask = np.zeros((_HAND_CROP, _HAND_CROP), np.uint8)
+        for hand in hands:
+            xy = np.array([(p.x, p.y) for p in hand.landmark], np.float32) * _HAND_CROP
+            draw_hand(mask, xy)
+        crop_points = points @ to_crop[:, :2].T + to_crop[:, 2]
+        return sm.sample(mask, crop_points.astype(np.float32))
+
+
+_NO_HAND = np.zeros((sm.HEIGHT, sm.WIDTH), np.uint8)
+
+
+# --- the per-frame store ---------------------------------------------------------------
+
+
+class TemplateStore:
+    """Template pictures (RGB + hand coverage) appended to a file, read back as an array."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._file = open(path, "wb")  # noqa: SIM115 (closed in `close`)
+        self.rows = 0
+
+    def add(self, picture: np.ndarray, hand: np.ndarray) -> int:
+        self._file.write(np.ascontiguousarray(np.dstack([picture, hand]), np.uint8).tobytes())
+        self.rows += 1
+        return self.rows - 1
+
+    def close(self) -> None:
+        if not self._file.closed:
+            self._file.close()
+
+    def read(self) -> np.ndarray:
+        self.close()
+        if self.rows == 0:
+            return np.zeros((0, sm.HEIGHT, sm.WIDTH, 4), np.uint8)
+        return np.memmap(self.path, np.uint8, "r", shape=(self.rows, sm.HEIGHT, sm.WIDTH, 4))
+
+    def remove(self) -> None:
+        self.close()
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(self.path)
+
+
+# --- finding what does not belong ---------------------------------------------------------
+
+
+@dataclass
+class Occlusion:
+    """Per source frame of the dubbed face: a packed template-grid mask of what covers it
+    and the share of the mouth (lips and opening) left visible."""
+
+    packed: dict[int, np.ndarray]  # frame -> np.packbits of the (H, W) bool mask
+    visible: np.ndarray  # float32 per source frame, 1.0 where nothing covers the mouth
+
+    def mask(self, frame: int) -> np.ndarray | None:
+        """The covered part of frame `frame` (float32 (H, W), 0..1), None if nothing."""
+        bits = self.packed.get(frame)
+        if bits is None:
+            return None
+        flat = np.unpackbits(bits, count=sm.HEIGHT * sm.WIDTH)
+        return flat.reshape(sm.HEIGHT, sm.WIDTH).astype(np.float32)
+
+    def touches_mouth(self, frame: int) -> bool:
+        return bool(frame < len(self.visible) and self.visible[frame] < 0.999) or (
+            frame in self.packed
+        )
+
+
+def _lab(pictures: np.ndarray) -> np.ndarray:
+    rgb = np.ascontiguousarray(pictures[..., :3]).reshape(-1, sm.WIDTH, 3)
+    return (
+        cv2.cvtColor(rgb, cv2.COLOR_RGB2LAB).reshape((*pictures.shape[:-1], 3)).astype(np.float32)
+    )
+
+
+@dataclass(frozen=True)
+class _Usual:
+    look: np.ndarray  # (H, W, 3) median Lab
+    spread: np.ndarray  # (H, W, 3)
+
+
+def _usual(pictures: np.ndarray, rows: np.ndarray) -> _Usual | None:
+    """The usual look of every template pixel, learnt in two rounds: a first guess from a
+    sample of all frames, then again from the frames the first guess finds cleanest (a
+    hand that rests on the chin for half the video would otherwise become "usual")."""
+    if len(rows) < _MIN_REFERENCE_FRAMES:
+        return None
+    pick = rows[np.unique(np.linspace(0, len(rows) - 1, _REFERENCE_FRAMES).round().astype(int))]
+    lab = _lab(np.asarray(pictures[np.sort(pick)]))
+    first = _stats(lab)
+    foreign = _foreign(lab, first).reshape(len(lab), -1).mean(axis=1)
+    clean = foreign <= np.percentile(foreign, _CLEAN_SHARE)
+    if clean.sum() < _MIN_REFERENCE_FRAMES:
+        return first
+    return _stats(lab[clean])
+
+
+def _stats(lab: np.ndarray) -> _Usual:
+    look = np.median(lab, axis=0)
+    deviation = lab - look
+    deviation -= _lighting(deviation)[:, None, None, :]
+    spread = np.percentile(np.abs(deviation), _SPREAD_PERCENTILE, axis=0)
+    return _Usual(look, np.maximum(spread, _SPREAD_FLOOR))
+
+
+def _gap_bins(gaps: np.ndarray) -> np.ndarray:
+    """0, 1, 2 for the least, middle and most open thirds of a speaker's mouths."""
+    if len(gaps) < 3 * _MIN_REFERENCE_FRAMES:
+        return np.zeros(len(gaps), np.int64)
+    edges = np.percentile(gaps, [100 / 3, 200 / 3])
+    return np.searchsorted(edges, gaps).astype(np.int64)
+
+
+def _lighting(deviation: np.ndarray) -> np.ndarray:
+    """Per frame and Lab channel, the overall shift of the skin (lighting, white balance)."""
+    skin = sm.zones() == sm.SKIN
+    return np.median(deviation[:, skin, :], axis=1)
+
+
+_CROSS = cv2.getStructuringElement(cv2.MORPH_CROSS, (3, 3))
+_DISK = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5))
+
+
+def _foreign(lab: np.ndarray, usual: _Usual) -> np.ndarray:
+    """(n, H, W) bool: pixels unlike their usual look. Hysteresis: clear outliers (specks
+    removed) seed regions that grow through pixels that are merely unusual, so a finger
+    whose middle is close to the skin's colour is found whole from its edges and shadows."""
+    deviation = lab - usual.look
+    deviation -= _lighting(deviation)[:, None, None, :]
+    score = np.sqrt(np.sum((deviation / usual.spread) ** 2, axis=-1))
+    zones = sm.zones()
+    judged = (zones == sm.SKIN) | (zones == sm.LIP)
+    strong = (score > FOREIGN_SCORE) & judged
+    weak = ((score > WEAK_SCORE) & judged).astype(np.uint8)
+    out = np.zeros_like(strong)
+    for i in range(len(out)):
+        seeds = cv2.morphologyEx(strong[i].astype(np.uint8), cv2.MORPH_OPEN, _CROSS) > 0
+        if not seeds.any():
+            continue
+        grown = cv2.morphologyEx(weak[i] | seeds, cv2.MORPH_CLOSE, _CROSS)
+        count, labels = cv2.connectedComponents(grown, connectivity=8)
+        keep = np.zeros(count, bool)
+        keep[np.unique(labels[seeds])] = True
+        keep[0] = False
+        out[i] = keep[labels]
+    return out
+
+
+def _steady(foreign: np.ndarray) -> np.ndarray:
+    """Keep what is also foreign near the same place in a neighbouring frame: an object
+    in front of the face lasts, a flicker of compression or a glint does not."""
+    grown = np.stack([cv2.dilate(f.astype(np.uint8), _DISK) > 0 for f in foreign])
+    before = np.concatenate([grown[:1], grown[:-1]])
+    after = np.concatenate([grown[1:], grown[-1:]])
+    return foreign & (before | after)
+
+
+@dataclass(frozen=True)
+class _MouthColumns:
+    """For each grid column, the lip pixels above and below the opening."""
+
+    above: np.ndarray  # (H, W) bool
+    below: np.ndarray
+    inside: np.ndarray
+    mouth: np.ndarray  # lips or opening
+
+
+def _mouth_columns() -> _MouthColumns:
+    zones = sm.zones()
+    inside = zones == sm.INSIDE
+    lip = zones == sm.LIP
+    rows = np.arange(sm.HEIGHT)[:, None]
+    has = inside.any(axis=0)
+    middle = np.where(has, (rows * inside).sum(axis=0) / np.maximum(inside.sum(axis=0), 1), 0)
+    return _MouthColumns(
+        above=lip & (rows < middle[None, :]) & has[None, :],
+        below=lip & (rows > middle[None, :]) & has[None, :],
+        inside=inside,
+        mouth=lip | inside,
+    )
+
+
+def _complete(covered: np.ndarray, mouth: _MouthColumns) -> np.ndarray:
+    """Add the opening's columns whose lip above and below are both covered."""
+    above = (covered & mouth.above).any(axis=0)
+    below = (covered & mouth.below).any(axis=0)
+    both = np.convolve((above & below).astype(np.float32), np.ones(3), "same") > 0
+    return covered | (mouth.inside & both[None, :])
+
+
+def find(pictures: np.ndarray, rows: list[int], speaker: list[int], gaps: np.ndarray) -> Occlusion:
+    """Occlusion of every dubbed frame. `rows[j]` is the store row of the dubbed face in
+    source frame `j` (-1: none), `speaker[j]` its speaker and `gaps[j]` how open its mouth
+    is. Each speaker learns their own usual look, separately for closed, half-open and
+    open mouths (an open mouth stretches the lips and shades the chin)."""
+    n = len(rows)
+    visible = np.ones(n, np.float32)
+    packed: dict[int, np.ndarray] = {}
+    mouth = _mouth_columns()
+    mouth_pixels = max(int(mouth.mouth.sum()), 1)
+    frames_of: dict[int, list[int]] = {}
+    for j, (row, who) in enumerate(zip(rows, speaker, strict=True)):
+        if row >= 0 and who >= 0:
+            frames_of.setdefault(who, []).append(j)
+    for frames in frames_of.values():
+        frame_rows = np.array([rows[j] for j in frames])
+        mouth_bin = _gap_bins(np.asarray(gaps)[frames])
+        everyone = _usual(pictures, frame_rows)
+        usual = [_usual(pictures, frame_rows[mouth_bin == b]) or everyone for b in range(_BINS)]
+        for start in range(0, len(frames), _CHUNK):
+            # One frame of overlap each side, for `_steady`.
+            lo, hi = max(0, start - 1), min(len(frames), start + _CHUNK + 1)
+            chunk = np.asarray(pictures[frame_rows[lo:hi]])
+            hands = chunk[..., 3] > 127
+            covered = np.zeros_like(hands)
+            lab = _lab(chunk)
+            bins = mouth_bin[lo:hi]
+            for b in range(_BINS):
+                if usual[b] is not None and np.any(bins == b):
+                    covered[bins == b] = _foreign(lab[bins == b], usual[b])
+            covered = _steady(covered)
+            for k in range(start - lo, start - lo + min(_CHUNK, len(frames) - start)):
+                mask = covered[k] | hands[k]
+                if not mask.any():
+                    continue
+                mask = cv2.dilate(mask.astype(np.uint8), _CROSS) > 0
+                mask = _complete(mask, mouth)
+                mask &= sm.zones() != sm.OUTSIDE
+                j = frames[lo + k]
+                packed[j] = np.packbits(mask.reshape(-1))
+                visible[j] = 1.0 - float((mask & mouth.mouth).sum()) / mouth_pixels
+    return Occlusion(packed, visible)

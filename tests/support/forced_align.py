@@ -1,0 +1,84 @@
+"""Phone timings of *real* recorded speech with a known transcript, by forced alignment.
+
+For espeak-ng speech we know every phoneme's time because espeak made the waveform
+(`espeak_truth`). For a real recording (the Asterisk prompts read by a person) the next best
+thing is to align its transcript: PocketSphinx with the CMU dictionary and the English
+acoustic model (both ship in the `pocketsphinx` wheel) finds the most likely timing of the
+known word sequence, then of their phones (a second, phone-level pass). This is a different
+and much better-informed process than the renderer's own phone-loop recognition, which
+never knows the words, so it is a fair referee. Timings land on the recogniser's 10 ms grid.
+
+Classification follows `espeak_truth`: p, b, m are bilabial; the open vowels are AA (father,
+lot), AE (trap), AY (price) and AW (mouth); SIL is silence.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from tests.support.espeak_truth import Kind, TruthPhone
+
+_BILABIAL = {"P", "B", "M"}
+_OPEN_VOWELS = {"AA", "AE", "AY", "AW"}
+_SILENCE = {"SIL", "<sil>", "+NSN+", "+SPN+"}
+
+
+def classify(phone: str) -> Kind:
+    if phone in _BILABIAL:
+        return "bilabial"
+    if phone in _OPEN_VOWELS:
+        return "open_vowel"
+    if phone in _SILENCE or phone.startswith("+"):
+        return "silence"
+    return "other"
+
+
+def align(path: Path, text: str) -> list[TruthPhone]:
+    """Every phone of `text` (lower-case words in the CMU dictionary) as spoken in the
+    recording at `path`, with its start and end in seconds."""
+    import pocketsphinx
+
+    from engine.media import load_audio
+
+    audio = load_audio(path, sample_rate=16_000)
+    pcm = (np.clip(audio, -1.0, 1.0) * 32767).astype("<i2").tobytes()
+    model = Path(pocketsphinx.get_model_path("en-us"))
+    decoder = pocketsphinx.Decoder(
+        hmm=str(model / "en-us"), dict=str(model / "cmudict-en-us.dict"), loglevel="FATAL"
+    )
+    decoder.set_align_text(text)
+    for second_pass in (False, True):
+        if second_pass:
+            decoder.set_alignment()
+        decoder.start_utt()
+        decoder.process_raw(pcm, full_utt=True)
+        decoder.end_utt()
+    alignment = decoder.get_alignment()
+    if alignment is None:
+        raise ValueError(f"could not align {path.name} with its text")
+    phones = []
+    for word in alignment:
+        for phone in word:
+            start = phone.start / 100.0
+            end = (phone.start + phone.duration) / 100.0
+            phones.append(TruthPhone(phone.name, start, end, classify(phone.name)))
+    return phones
+
+
+def snap_share(gaps: np.ndarray, speaking: np.ndarray | None = None) -> float:
+    """The 98th percentile of the per-frame change of lip opening, as a share of its range
+    (2nd to 98th percentile): near 1 when the mouth jumps from closed to fully open in one
+    frame, about 0.3-0.6 when it opens over two to four frames as real lips do."""
+    values = np.asarray(gaps, np.float64)
+    valid = np.isfinite(values)
+    if speaking is not None:
+        valid &= np.asarray(speaking, bool)
+    steps = np.abs(np.diff(values))
+    both = valid[1:] & valid[:-1]
+    if both.sum() < 5:
+        return float("nan")
+    lo, hi = np.percentile(values[valid], [2, 98])
+    span = max(hi - lo, 1e-6)
+    return float(np.percentile(steps[both], 98) / span)
