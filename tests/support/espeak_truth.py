@@ -299,13 +299,18 @@ def score_open_track(
     offset_s: float = 0.0,
     closed_below: float = 0.1,
     open_above: float = 0.35,
+    judged: np.ndarray | None = None,
 ) -> Scores:
     """Score a mouth-openness track (frame i = time i / fps) against truth phonemes.
 
     `offset_s` is where the espeak audio starts inside the track's audio (silence padding).
-    Silence padding outside the truth phones counts as silence.
+    Silence padding outside the truth phones counts as silence. With `judged` (bool per
+    frame), p/b/m and open vowels are scored only on judged frames, and a phone with none
+    is left out (a mouth behind a hand, or a face the renderer rightly left alone).
     """
     n = open_.shape[0]
+    if judged is not None:
+        open_ = np.where(judged, open_, np.nan)
     shifted = [
         TruthPhone(p.phoneme, p.start_s + offset_s, p.end_s + offset_s, p.kind) for p in phones
     ]
@@ -314,25 +319,22 @@ def score_open_track(
     speech_end = shifted[-1].end_s if shifted else 0.0
     if speech_end < n / fps:
         shifted.append(TruthPhone("_", speech_end, n / fps + 1.0, "silence"))
-    bilabial = [p for p in shifted if p.kind == "bilabial"]
-    vowels = [p for p in shifted if p.kind == "open_vowel"]
-    closed = [
-        min(open_[i] for i in _interval_frames(p.start_s, p.end_s, fps, n)) < closed_below
-        for p in bilabial
-    ]
-    opened = [
-        max(open_[i] for i in _interval_frames(p.start_s, p.end_s, fps, n)) > open_above
-        for p in vowels
-    ]
-    vowel_frames = [
-        open_[i] > open_above for p in vowels for i in _interval_frames(p.start_s, p.end_s, fps, n)
-    ]
+
+    def seen(phone: TruthPhone) -> list[float]:
+        values = [open_[i] for i in _interval_frames(phone.start_s, phone.end_s, fps, n)]
+        return [v for v in values if np.isfinite(v)]
+
+    bilabial = [p for p in shifted if p.kind == "bilabial" and seen(p)]
+    vowels = [p for p in shifted if p.kind == "open_vowel" and seen(p)]
+    closed = [min(seen(p)) < closed_below for p in bilabial]
+    opened = [max(seen(p)) > open_above for p in vowels]
+    vowel_frames = [v > open_above for p in vowels for v in seen(p)]
     quiet = [
         open_[i]
         for p in shifted
         if p.kind == "silence"
         for i in range(n)
-        if p.start_s + 0.1 <= i / fps <= p.end_s - 0.1
+        if p.start_s + 0.1 <= i / fps <= p.end_s - 0.1 and np.isfinite(open_[i])
     ]
     truth = truth_open_signal(shifted, fps, n)
     return Scores(
@@ -340,7 +342,9 @@ def score_open_track(
         open_vowel_open=float(np.mean(opened)) if opened else 1.0,
         open_vowel_frames=float(np.mean(vowel_frames)) if vowel_frames else 1.0,
         silence_max_open=float(max(quiet)) if quiet else 0.0,
-        lag_frames=best_lag(open_.astype(np.float32), truth, max_lag=max(1, round(fps / 5))),
+        lag_frames=best_lag(
+            np.nan_to_num(open_.astype(np.float32)), truth, max_lag=max(1, round(fps / 5))
+        ),
         n_bilabial=len(bilabial),
         n_open_vowel=len(vowels),
     )

@@ -48,14 +48,17 @@ def align(path: Path, text: str) -> list[TruthPhone]:
     decoder = pocketsphinx.Decoder(
         hmm=str(model / "en-us"), dict=str(model / "cmudict-en-us.dict"), loglevel="FATAL"
     )
-    decoder.set_align_text(text)
-    for second_pass in (False, True):
-        if second_pass:
-            decoder.set_alignment()
-        decoder.start_utt()
-        decoder.process_raw(pcm, full_utt=True)
-        decoder.end_utt()
-    alignment = decoder.get_alignment()
+    try:
+        decoder.set_align_text(text)
+        for second_pass in (False, True):
+            if second_pass:
+                decoder.set_alignment()
+            decoder.start_utt()
+            decoder.process_raw(pcm, full_utt=True)
+            decoder.end_utt()
+        alignment = decoder.get_alignment()
+    except RuntimeError as exc:
+        raise ValueError(f"could not align {path.name} with its text: {exc}") from None
     if alignment is None:
         raise ValueError(f"could not align {path.name} with its text")
     phones = []

@@ -184,7 +184,7 @@ def analyse(
     main_rows = [r.get(t, -1) for r, t in zip(rows, video.main_track, strict=True)]
     try:
         gaps = np.array([measure(p).gap if p is not None else 0.0 for p in video.main])
-        covered = occlusion.find(store.read(), main_rows, speaker, gaps)
+        covered = occlusion.find(store.read(), main_rows, speaker, gaps, fps)
     finally:
         store.remove()
     smooth = smoothed_main(video, fps)

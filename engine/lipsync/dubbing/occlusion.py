@@ -45,13 +45,19 @@ WEAK_SCORE = 2.8
 # scale: lighting noise and compression).
 _SPREAD_PERCENTILE = 75
 _SPREAD_FLOOR = np.array([5.0, 3.0, 3.0], np.float32)
-# The second round learns from this percentile of frames with the least foreign content.
-_CLEAN_SHARE = 40
+# A group of similar colours at a pixel counts as common from this share of the frames.
+_MIN_GROUP = 0.2
+# Lab distance from this person's skin and lip colours beyond which a colour is not theirs.
+_UNLIKE_FACE = 30.0
 # Frames sampled to learn the usual look, and the fewest worth learning from.
 _REFERENCE_FRAMES = 400
 _MIN_REFERENCE_FRAMES = 12
 _CHUNK = 256
 _BINS = 3
+# Frames with more of the template covered than this are kept this long (s) away from
+# the second round's learning.
+_DIRTY_SHARE = 0.005
+_CLEAR_S = 0.5
 # Hands: looks per second while none is near; how long one keeps the tracker running.
 _HAND_LOOKS_PER_S = 8.0
 _HAND_MEMORY_S = 1.0
@@ -206,27 +212,64 @@ class _Usual:
 
 
 def _usual(pictures: np.ndarray, rows: np.ndarray) -> _Usual | None:
-    """The usual look of every template pixel, learnt in two rounds: a first guess from a
-    sample of all frames, then again from the frames the first guess finds cleanest (a
-    hand that rests on the chin for half the video would otherwise become "usual")."""
+    """The usual look of every template pixel over a sample of frames.
+
+    Something in front of the face can sit at the same spot for much of a video (a
+    microphone under the chin), so the usual look is not simply the median: each pixel's
+    samples are split in two groups of similar colour, and where both are common (each at
+    least `_MIN_GROUP` of the frames) and only one looks like this person's skin or lips,
+    that one is taken as the face; otherwise the larger group.
+    """
     if len(rows) < _MIN_REFERENCE_FRAMES:
         return None
     pick = rows[np.unique(np.linspace(0, len(rows) - 1, _REFERENCE_FRAMES).round().astype(int))]
     lab = _lab(np.asarray(pictures[np.sort(pick)]))
-    first = _stats(lab)
-    foreign = _foreign(lab, first).reshape(len(lab), -1).mean(axis=1)
-    clean = foreign <= np.percentile(foreign, _CLEAN_SHARE)
-    if clean.sum() < _MIN_REFERENCE_FRAMES:
-        return first
-    return _stats(lab[clean])
+    zones = sm.zones()
+    colours = np.stack(
+        [np.median(lab[:, zones == zone, :].reshape(-1, 3), axis=0) for zone in (sm.SKIN, sm.LIP)]
+    )
+    lighting = _lighting(lab - np.median(lab, axis=0))
+    lab = lab - lighting[:, None, None, :]
+    face = _face_group(lab, colours)
+    count = np.maximum(face.sum(axis=0), 1)
+    look = (lab * face[..., None]).sum(axis=0) / count[..., None]
+    deviation = np.where(face[..., None], np.abs(lab - look), np.nan)
+    spread = np.nanpercentile(deviation, _SPREAD_PERCENTILE, axis=0)
+    spread = np.where(np.isfinite(spread), spread, _SPREAD_FLOOR)
+    return _Usual(look.astype(np.float32), np.maximum(spread, _SPREAD_FLOOR).astype(np.float32))
 
 
-def _stats(lab: np.ndarray) -> _Usual:
-    look = np.median(lab, axis=0)
-    deviation = lab - look
-    deviation -= _lighting(deviation)[:, None, None, :]
-    spread = np.percentile(np.abs(deviation), _SPREAD_PERCENTILE, axis=0)
-    return _Usual(look, np.maximum(spread, _SPREAD_FLOOR))
+def _face_group(lab: np.ndarray, colours: np.ndarray, rounds: int = 5) -> np.ndarray:
+    """(n, H, W) bool: per pixel, the samples of the group taken as the face (2-means).
+    `colours` (k, 3) are this person's skin and lip colours (Lab)."""
+    first = np.median(lab, axis=0)
+    far = np.take_along_axis(
+        lab, np.argmax(((lab - first) ** 2).sum(axis=-1), axis=0)[None, ..., None], axis=0
+    )[0]
+    centres = np.stack([first, far])  # (2, H, W, 3)
+    nearer_second = np.zeros(lab.shape[:-1], bool)
+    for _ in range(rounds):
+        distance = ((lab[:, None] - centres[None]) ** 2).sum(axis=-1)  # (n, 2, H, W)
+        nearer_second = distance[:, 1] < distance[:, 0]
+        for k, members in enumerate((~nearer_second, nearer_second)):
+            count = members.sum(axis=0)
+            total = (lab * members[..., None]).sum(axis=0)
+            centres[k] = np.where(
+                count[..., None] > 0, total / np.maximum(count, 1)[..., None], centres[k]
+            )
+    share = nearer_second.mean(axis=0)
+    both_common = (share >= _MIN_GROUP) & (share <= 1.0 - _MIN_GROUP)
+    # A group unlike both the skin and the lips is something else; if only one of two
+    # common groups is, the other is the face. Otherwise the larger group is.
+    unlike = [
+        np.sqrt(((c[..., None, :] - colours) ** 2).sum(axis=-1)).min(axis=-1) > _UNLIKE_FACE
+        for c in centres
+    ]
+    second_is_face = unlike[0] & ~unlike[1]
+    first_is_face = unlike[1] & ~unlike[0]
+    decided = both_common & (second_is_face | first_is_face)
+    take_second = np.where(decided, second_is_face, share > 0.5)
+    return np.where(take_second[None], nearer_second, ~nearer_second)
 
 
 def _gap_bins(gaps: np.ndarray) -> np.ndarray:
@@ -268,8 +311,23 @@ def _foreign(lab: np.ndarray, usual: _Usual) -> np.ndarray:
         keep = np.zeros(count, bool)
         keep[np.unique(labels[seeds])] = True
         keep[0] = False
-        out[i] = keep[labels]
+        out[i] = _solid(keep[labels])
     return out
+
+
+def _solid(mask: np.ndarray) -> np.ndarray:
+    """Each piece found, filled out to its convex hull: an object in front of the face is
+    solid, and the highlights of a microphone's grille or the middle of a finger that
+    happens to match the skin are still part of it. (Between spread fingers this keeps a
+    little skin as it was, which is the safe side.)"""
+    count, labels = cv2.connectedComponents(mask.astype(np.uint8), connectivity=8)
+    out = mask.astype(np.uint8)
+    for piece in range(1, count):
+        ys, xs = np.nonzero(labels == piece)
+        if len(xs) >= 3:
+            hull = cv2.convexHull(np.stack([xs, ys], axis=1).astype(np.int32))
+            cv2.fillConvexPoly(out, hull, 1)
+    return out > 0
 
 
 def _steady(foreign: np.ndarray) -> np.ndarray:
@@ -314,11 +372,15 @@ def _complete(covered: np.ndarray, mouth: _MouthColumns) -> np.ndarray:
     return covered | (mouth.inside & both[None, :])
 
 
-def find(pictures: np.ndarray, rows: list[int], speaker: list[int], gaps: np.ndarray) -> Occlusion:
+def find(
+    pictures: np.ndarray, rows: list[int], speaker: list[int], gaps: np.ndarray, fps: float
+) -> Occlusion:
     """Occlusion of every dubbed frame. `rows[j]` is the store row of the dubbed face in
     source frame `j` (-1: none), `speaker[j]` its speaker and `gaps[j]` how open its mouth
     is. Each speaker learns their own usual look, separately for closed, half-open and
-    open mouths (an open mouth stretches the lips and shades the chin)."""
+    open mouths (an open mouth stretches the lips and shades the chin), in two rounds: the
+    second learns only from frames well away (`_CLEAR_S`) from anything the first found,
+    so a hand that lingers near the mouth does not teach the face its look."""
     n = len(rows)
     visible = np.ones(n, np.float32)
     packed: dict[int, np.ndarray] = {}
@@ -328,31 +390,54 @@ def find(pictures: np.ndarray, rows: list[int], speaker: list[int], gaps: np.nda
     for j, (row, who) in enumerate(zip(rows, speaker, strict=True)):
         if row >= 0 and who >= 0:
             frames_of.setdefault(who, []).append(j)
+    clear = max(1, round(_CLEAR_S * fps))
     for frames in frames_of.values():
         frame_rows = np.array([rows[j] for j in frames])
         mouth_bin = _gap_bins(np.asarray(gaps)[frames])
-        everyone = _usual(pictures, frame_rows)
-        usual = [_usual(pictures, frame_rows[mouth_bin == b]) or everyone for b in range(_BINS)]
-        for start in range(0, len(frames), _CHUNK):
-            # One frame of overlap each side, for `_steady`.
-            lo, hi = max(0, start - 1), min(len(frames), start + _CHUNK + 1)
-            chunk = np.asarray(pictures[frame_rows[lo:hi]])
-            hands = chunk[..., 3] > 127
-            covered = np.zeros_like(hands)
-            lab = _lab(chunk)
-            bins = mouth_bin[lo:hi]
-            for b in range(_BINS):
-                if usual[b] is not None and np.any(bins == b):
-                    covered[bins == b] = _foreign(lab[bins == b], usual[b])
-            covered = _steady(covered)
-            for k in range(start - lo, start - lo + min(_CHUNK, len(frames) - start)):
-                mask = covered[k] | hands[k]
-                if not mask.any():
-                    continue
-                mask = cv2.dilate(mask.astype(np.uint8), _CROSS) > 0
-                mask = _complete(mask, mouth)
-                mask &= sm.zones() != sm.OUTSIDE
-                j = frames[lo + k]
-                packed[j] = np.packbits(mask.reshape(-1))
-                visible[j] = 1.0 - float((mask & mouth.mouth).sum()) / mouth_pixels
+        usual = _usuals(pictures, frame_rows, mouth_bin)
+        found = _detect(pictures, frame_rows, mouth_bin, usual)
+        dirty = np.array([m is not None and m.mean() > _DIRTY_SHARE for m in found])
+        if dirty.any():
+            near = np.convolve(dirty.astype(float), np.ones(2 * clear + 1), "same") > 0
+            if (~near).sum() >= 3 * _MIN_REFERENCE_FRAMES:
+                keep = ~near
+                usual = _usuals(pictures, frame_rows[keep], mouth_bin[keep]) or usual
+                found = _detect(pictures, frame_rows, mouth_bin, usual)
+        for k, covered in enumerate(found):
+            if covered is None:
+                continue
+            mask = cv2.dilate(covered.astype(np.uint8), _CROSS) > 0
+            mask = _complete(mask, mouth)
+            mask &= sm.zones() != sm.OUTSIDE
+            j = frames[k]
+            packed[j] = np.packbits(mask.reshape(-1))
+            visible[j] = 1.0 - float((mask & mouth.mouth).sum()) / mouth_pixels
     return Occlusion(packed, visible)
+
+
+def _usuals(pictures: np.ndarray, rows: np.ndarray, mouth_bin: np.ndarray) -> list[_Usual | None]:
+    everyone = _usual(pictures, rows)
+    return [_usual(pictures, rows[mouth_bin == b]) or everyone for b in range(_BINS)]
+
+
+def _detect(
+    pictures: np.ndarray, rows: np.ndarray, mouth_bin: np.ndarray, usual: list[_Usual | None]
+) -> list[np.ndarray | None]:
+    """Per frame (in `rows` order): the (H, W) bool mask of what covers it, or None."""
+    out: list[np.ndarray | None] = []
+    for start in range(0, len(rows), _CHUNK):
+        # One frame of overlap each side, for `_steady`.
+        lo, hi = max(0, start - 1), min(len(rows), start + _CHUNK + 1)
+        chunk = np.asarray(pictures[rows[lo:hi]])
+        hands = chunk[..., 3] > 127
+        covered = np.zeros_like(hands)
+        lab = _lab(chunk)
+        bins = mouth_bin[lo:hi]
+        for b in range(_BINS):
+            reference = usual[b]
+            if reference is not None and np.any(bins == b):
+                covered[bins == b] = _foreign(lab[bins == b], reference)
+        covered = _steady(covered) | hands
+        for k in range(start - lo, start - lo + min(_CHUNK, len(rows) - start)):
+            out.append(covered[k] if covered[k].any() else None)
+    return out
