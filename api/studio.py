@@ -38,7 +38,9 @@ class _Common(BaseModel):
         None, max_length=2000, description="style hint, e.g. 'calm, still head'"
     )
     seed: int | None = Field(None, ge=0, description="same seed, same video")
-    fps: int | None = Field(None, ge=24, le=60, description="frames per second (default 25)")
+    fps: int | None = Field(
+        None, ge=24, le=60, description="frames per second (default 25; a video keeps its own rate)"
+    )
 
 
 class VideoForm(_Common):

@@ -472,7 +472,14 @@ def register(mcp: MCPServer, tools: LipsyncTools) -> None:
             f"Price: {rate_words}, at least {minimum} s billed."
         ),
     ]
-    Fps = Annotated[int | None, Field(ge=24, le=60, description="Frames per second (24-60).")]
+    Fps = Annotated[
+        int | None,
+        Field(
+            ge=24,
+            le=60,
+            description="Frames per second (24-60); a dubbed video keeps its own unless given.",
+        ),
+    ]
     Seed = Annotated[int | None, Field(ge=0, description="Same seed, same inputs: the same video.")]
     Prompt = Annotated[
         str | None,

@@ -16,12 +16,21 @@ import cv2
 import numpy as np
 
 from engine.media import iter_video_frames, probe
-from scripts.dub_quality import contact_sheet as dub_sheet
-from scripts.dub_quality import make_source
+from scripts.dub_quality import (
+    DUB_PROMPTS,
+    HARD_CASES,
+    SOURCE_PROMPT,
+    hard_frames_sheet,
+    make_cut_source,
+)
+from scripts.dub_quality import make_source as make_hard_source
 from scripts.quality import render_local
+from tests.support import real_media
+from tests.support.hard_sources import HardSource
 from tests.support.media import astronaut_photo_path, face_photo_path
 from tests.support.speech import speak
 
+DEMO_CASES = ("hopper hand", "hopper mic", "hopper turn", "carphone (real)")
 SENTENCES = {
     "en": "Hello there, my name is Grace. Bob bought a big map of the old city.",
     "es": "Hola, me llamo Grace. Mi mamá compró un mapa bonito para el viaje.",
@@ -104,11 +113,26 @@ def main(argv: list[str] | None = None) -> int:
         print(f"contact sheet: {sheet}")
     # Dubbing: a source with camera motion and a cut (both photos speaking English),
     # re-voiced in Spanish; its sheet shows source frames over the dubbed ones.
-    source = make_source(photo, astronaut_photo_path(), voices["en"], out / "dub_source.mp4")
+    source = make_cut_source(photo, astronaut_photo_path(), voices["en"], out / "dub_source.mp4")
     dubbed = out / "dubbed_es.mp4"
     render("lipsync-video", {"video": source, "audio": voices["es"]}, {"seed": 7}, dubbed)
-    sheet = dub_sheet(source, dubbed, "bounce", dubbed.with_suffix(".png"))
+    frames = round((probe(source).duration or 0) * 25)
+    plain = HardSource(source, 25.0, [], [0.0] * frames)
+    sheet = hard_frames_sheet(plain, dubbed, dubbed.with_suffix(".png"))
     print(f"contact sheet (source over dubbed): {sheet}")
+    # Real-footage moments: a hand across the mouth, a microphone, a head turning away,
+    # a real man in a car; re-voiced with real read speech. The sheets show the hardest
+    # frames (the occluder over the mouth, the head turned furthest), source over dub.
+    said = real_media.asterisk_prompt(SOURCE_PROMPT).path
+    for number, case in enumerate(HARD_CASES):
+        if case.label not in DEMO_CASES:
+            continue
+        hard = make_hard_source(case, said, out)
+        voice = real_media.asterisk_prompt(DUB_PROMPTS[number % len(DUB_PROMPTS)]).path
+        dubbed = out / f"dubbed_{hard.path.stem.removeprefix('source_')}.mp4"
+        render("lipsync-video", {"video": hard.path, "audio": voice}, {"seed": 7}, dubbed)
+        sheet = hard_frames_sheet(hard, dubbed, dubbed.with_suffix(".png"))
+        print(f"contact sheet (hard frames, source over dubbed): {sheet}")
     return 0
 
 

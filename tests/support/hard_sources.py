@@ -201,16 +201,18 @@ def microphone(shape: tuple[int, int], head: np.ndarray, radius: float, tilt: fl
 
 
 # The hand's path over a clip (share of its length -> fingertip offset from the mouth, in
-# mouth widths; and the share of the occluder's strength): it comes in from the lower
+# mouth widths): out of the picture's lower face at first, then it comes in from the lower
 # right, covers one mouth corner, the whole mouth, rests on the chin, and leaves.
 _HAND_PATH = (
-    (0.00, (2.6, 2.2)),
-    (0.15, (1.2, 1.0)),
-    (0.30, (0.45, 0.15)),  # over the right part of the lips
-    (0.45, (-0.15, 0.05)),  # across the whole mouth
-    (0.60, (-0.1, 0.9)),  # down on the chin, mouth free
-    (0.80, (1.4, 1.6)),
-    (1.00, (2.8, 2.6)),
+    (0.00, (3.5, 4.5)),
+    (0.22, (3.2, 3.6)),
+    (0.34, (1.2, 1.0)),
+    (0.44, (0.45, 0.15)),  # over the right part of the lips
+    (0.54, (-0.15, 0.05)),  # across the whole mouth
+    (0.64, (-0.1, 0.9)),  # down on the chin, mouth free
+    (0.76, (1.4, 1.6)),
+    (0.86, (3.3, 3.8)),
+    (1.00, (3.5, 4.5)),
 )
 
 

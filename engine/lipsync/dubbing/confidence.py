@@ -37,7 +37,7 @@ EYES_PX = (22.0, 12.0)  # distance between the eye centres (falls: larger is bet
 JITTER = (0.05, 0.12)  # raw skull points vs their smoothed track, eye distances
 SPEED = (0.18, 0.40)  # skull motion per 1/25 s, eye distances
 VISIBLE = (0.65, 0.35)  # share of the mouth not covered (falls)
-FADE_FRAMES = 5  # at 25 fps; scaled with the frame rate
+FADE_FRAMES = 3  # at 25 fps; scaled with the frame rate
 
 
 def _fade(value: np.ndarray, full: float, none: float) -> np.ndarray:

@@ -26,7 +26,9 @@ from __future__ import annotations
 import contextlib
 import itertools
 import os
+import warnings
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +36,7 @@ import cv2
 import numpy as np
 
 from engine.lipsync.dubbing import skin_map as sm
+from engine.lipsync.dubbing import tracking
 from engine.lipsync.dubbing.tracking import eye_frame
 
 # Score (deviation in units of the spot's usual spread, over the three Lab channels)
@@ -49,6 +52,8 @@ _SPREAD_FLOOR = np.array([5.0, 3.0, 3.0], np.float32)
 _MIN_GROUP = 0.2
 # Lab distance from this person's skin and lip colours beyond which a colour is not theirs.
 _UNLIKE_FACE = 30.0
+# Between two skin-like groups, one this many times steadier than the other is the face.
+_STEADIER = 1.5
 # Frames sampled to learn the usual look, and the fewest worth learning from.
 _REFERENCE_FRAMES = 400
 _MIN_REFERENCE_FRAMES = 12
@@ -65,6 +70,7 @@ _HAND_CROP = 256
 _HAND_CROP_EYES = 3.4  # crop side in eye distances, centred under the nose
 _FINGER_SHARE = 0.36  # finger thickness / knuckle span (index to little finger)
 _HAND_MARGIN = 0.3  # extra width around fingers, in finger widths
+_MIN_PALM_EYES = 0.9  # wrist to middle knuckle, in eye distances
 
 
 # --- hands -----------------------------------------------------------------------------
@@ -96,7 +102,7 @@ class HandFinder:
         self._hands = mp.solutions.hands.Hands(
             static_image_mode=False,
             max_num_hands=2,
-            model_complexity=0,
+            model_complexity=1,  # the lite model also "finds" hands in faces seen aside
             min_detection_confidence=0.5,
             min_tracking_confidence=0.5,
         )
@@ -129,11 +135,19 @@ class HandFinder:
         hands = getattr(result, "multi_hand_landmarks", None)
         if not hands:
             return _NO_HAND
-        self._last_seen = self._frame
         mask = np.zeros((_HAND_CROP, _HAND_CROP), np.uint8)
+        eye_px = unit * scale
         for hand in hands:
             xy = np.array([(p.x, p.y) for p in hand.landmark], np.float32) * _HAND_CROP
+            # A hand in front of a face is at least as near the camera as the face, so
+            # its palm is at least about an eye distance long; smaller "hands" are
+            # features of the face itself (an ear, a nostril seen aside).
+            if np.hypot(*(xy[0] - xy[9])) < _MIN_PALM_EYES * eye_px:
+                continue
+            self._last_seen = self._frame
             draw_hand(mask, xy)
+        if not mask.any():
+            return _NO_HAND
         crop_points = points @ to_crop[:, :2].T + to_crop[:, 2]
         return sm.sample(mask, crop_points.astype(np.float32))
 
@@ -207,8 +221,9 @@ def _lab(pictures: np.ndarray) -> np.ndarray:
 
 @dataclass(frozen=True)
 class _Usual:
-    look: np.ndarray  # (H, W, 3) median Lab
+    look: np.ndarray  # (H, W, 3) Lab
     spread: np.ndarray  # (H, W, 3)
+    colours: np.ndarray  # (2, 3) Lab: this person's skin and lips
 
 
 def _usual(pictures: np.ndarray, rows: np.ndarray) -> _Usual | None:
@@ -236,7 +251,11 @@ def _usual(pictures: np.ndarray, rows: np.ndarray) -> _Usual | None:
     deviation = np.where(face[..., None], np.abs(lab - look), np.nan)
     spread = np.nanpercentile(deviation, _SPREAD_PERCENTILE, axis=0)
     spread = np.where(np.isfinite(spread), spread, _SPREAD_FLOOR)
-    return _Usual(look.astype(np.float32), np.maximum(spread, _SPREAD_FLOOR).astype(np.float32))
+    return _Usual(
+        look.astype(np.float32),
+        np.maximum(spread, _SPREAD_FLOOR).astype(np.float32),
+        colours.astype(np.float32),
+    )
 
 
 def _face_group(lab: np.ndarray, colours: np.ndarray, rounds: int = 5) -> np.ndarray:
@@ -267,8 +286,19 @@ def _face_group(lab: np.ndarray, colours: np.ndarray, rounds: int = 5) -> np.nda
     ]
     second_is_face = unlike[0] & ~unlike[1]
     first_is_face = unlike[1] & ~unlike[0]
-    decided = both_common & (second_is_face | first_is_face)
-    take_second = np.where(decided, second_is_face, share > 0.5)
+    by_colour = second_is_face | first_is_face
+    # Both look like skin: the face is the steadier group (skin seen through the same
+    # spot stays the same; a hand moving over it shows nails, knuckles, edges, shadows).
+    spread = [_group_spread(lab, members, centre) for members, centre in
+              ((~nearer_second, centres[0]), (nearer_second, centres[1]))]  # fmt: skip
+    steadier_second = spread[1] * _STEADIER < spread[0]
+    steadier_first = spread[0] * _STEADIER < spread[1]
+    by_spread = ~by_colour & (steadier_second | steadier_first)
+    take_second = np.where(
+        both_common & by_colour,
+        second_is_face,
+        np.where(both_common & by_spread, steadier_second, share > 0.5),
+    )
     return np.where(take_second[None], nearer_second, ~nearer_second)
 
 
@@ -288,19 +318,39 @@ def _lighting(deviation: np.ndarray) -> np.ndarray:
 
 _CROSS = cv2.getStructuringElement(cv2.MORPH_CROSS, (3, 3))
 _DISK = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5))
+# Template pixels: the outline band not judged, and how many pixels of skin away from
+# the mouth a found piece must cover.
+_EDGE_PIXELS = 3
+_MIN_FREE_PIXELS = 4
+# A found piece this large (template pixels) needs no confirmation from its neighbours.
+_LARGE_PIECE = 25
+# Lab lightness steps (per pixel) by which a frame's edge must beat the usual look's,
+# how many such pixels a skin-coloured piece needs, and the share of unlike-the-face
+# colour that spares a piece that test.
+_NEW_EDGE = 6.0
+_MIN_EDGE_PIXELS = 6
+_UNLIKE_SHARE = 0.3
 
 
 def _foreign(lab: np.ndarray, usual: _Usual) -> np.ndarray:
-    """(n, H, W) bool: pixels unlike their usual look. Hysteresis: clear outliers (specks
-    removed) seed regions that grow through pixels that are merely unusual, so a finger
-    whose middle is close to the skin's colour is found whole from its edges and shadows."""
+    """(n, H, W) bool: what does not belong to the face.
+
+    Hysteresis: clear outliers (specks removed) seed regions that grow through pixels that
+    are merely unusual, so a finger whose middle is close to the skin's colour is found
+    whole from its edges and shadows. A piece is kept if it reaches skin away from the
+    lips (a finger comes from a hand, a microphone from its handle; what stays on and
+    around the lips is the mouth in a rarer shape, a scream), and, unless much of it is
+    unlike this person's skin and lips, if it shows edges the face never has there (the
+    outline of a finger; an expression only shades the skin anew).
+    """
     deviation = lab - usual.look
     deviation -= _lighting(deviation)[:, None, None, :]
     score = np.sqrt(np.sum((deviation / usual.spread) ** 2, axis=-1))
-    zones = sm.zones()
-    judged = (zones == sm.SKIN) | (zones == sm.LIP)
+    judged, free = _judged_zones()
     strong = (score > FOREIGN_SCORE) & judged
     weak = ((score > WEAK_SCORE) & judged).astype(np.uint8)
+    unlike = _unlike(lab, usual.colours)
+    edges = _gradient(lab[..., 0]) > _gradient(usual.look[None, ..., 0]) + _NEW_EDGE
     out = np.zeros_like(strong)
     for i in range(len(out)):
         seeds = cv2.morphologyEx(strong[i].astype(np.uint8), cv2.MORPH_OPEN, _CROSS) > 0
@@ -308,11 +358,64 @@ def _foreign(lab: np.ndarray, usual: _Usual) -> np.ndarray:
             continue
         grown = cv2.morphologyEx(weak[i] | seeds, cv2.MORPH_CLOSE, _CROSS)
         count, labels = cv2.connectedComponents(grown, connectivity=8)
+        size = np.maximum(np.bincount(labels.ravel(), minlength=count), 1)
         keep = np.zeros(count, bool)
         keep[np.unique(labels[seeds])] = True
+        keep &= np.bincount(labels[free], minlength=count) >= _MIN_FREE_PIXELS
+        foreign_colour = np.bincount(labels[unlike[i]], minlength=count) / size >= _UNLIKE_SHARE
+        edged = np.bincount(labels[edges[i] & (grown > 0)], minlength=count) >= _MIN_EDGE_PIXELS
+        keep &= foreign_colour | edged
         keep[0] = False
         out[i] = _solid(keep[labels])
     return out
+
+
+def _unlike(lab: np.ndarray, colours: np.ndarray) -> np.ndarray:
+    """(..., H, W) bool: colours far from all of this person's (skin, lips)."""
+    distance = np.sqrt(((lab[..., None, :] - colours) ** 2).sum(axis=-1)).min(axis=-1)
+    return distance > _UNLIKE_FACE
+
+
+def _gradient(luma: np.ndarray) -> np.ndarray:
+    """Gradient magnitude of (n, H, W) or (1, H, W) lightness (Lab units per pixel)."""
+    out = np.empty(luma.shape, np.float32)
+    for i, image in enumerate(luma.astype(np.float32)):
+        gx = cv2.Sobel(image, cv2.CV_32F, 1, 0, ksize=3) / 8.0
+        gy = cv2.Sobel(image, cv2.CV_32F, 0, 1, ksize=3) / 8.0
+        out[i] = np.hypot(gx, gy)
+    return out
+
+
+@cache
+def _dub_region() -> np.ndarray:
+    """The template pixels a dub can change (its blend region, a little grown): what
+    covers the face elsewhere does not matter to it."""
+    zones = sm.zones()
+    region = np.zeros_like(zones)
+    ring = [sm.TEMPLATE[i] for i in tracking.MOUTH_REGION_TOP + tracking.JAW_REGION]
+    corners = np.round(sm.grid_xy(np.array(ring, np.float32)) * 4).astype(np.int32)
+    cv2.fillPoly(region, [corners], 1, shift=2)
+    grown = cv2.dilate(region, _DISK) > 0
+    return grown & (zones != sm.OUTSIDE)
+
+
+@cache
+def _judged_zones() -> tuple[np.ndarray, np.ndarray]:
+    """Where colour is judged: skin and lips of the region a dub paints (under the nose,
+    beside the mouth, down to the chin), away from the template's outline, where a
+    turning head shows background or hair. And the skin there away from the mouth."""
+    zones = sm.zones()
+    kernel = cv2.getStructuringElement(
+        cv2.MORPH_ELLIPSE, (2 * _EDGE_PIXELS + 1, 2 * _EDGE_PIXELS + 1)
+    )
+    # Sideways only: beside the cheeks a turning head shows what is behind it, while the
+    # chin's edge is where fingers rest.
+    sideways = np.ones((1, 2 * _EDGE_PIXELS + 1), np.uint8)
+    inner = cv2.erode(_dub_region().astype(np.uint8), sideways) > 0
+    judged = ((zones == sm.SKIN) | (zones == sm.LIP)) & inner
+    mouth = ((zones == sm.LIP) | (zones == sm.INSIDE)).astype(np.uint8)
+    near_mouth = cv2.dilate(mouth, kernel) > 0
+    return judged, judged & (zones == sm.SKIN) & ~near_mouth
 
 
 def _solid(mask: np.ndarray) -> np.ndarray:
@@ -331,12 +434,21 @@ def _solid(mask: np.ndarray) -> np.ndarray:
 
 
 def _steady(foreign: np.ndarray) -> np.ndarray:
-    """Keep what is also foreign near the same place in a neighbouring frame: an object
-    in front of the face lasts, a flicker of compression or a glint does not."""
+    """Keep what is also foreign near the same place in a neighbouring frame, or large:
+    an object in front of the face lasts, a flicker of compression or a glint does not
+    (and a hand's first frame over the face is large enough to keep on its own)."""
     grown = np.stack([cv2.dilate(f.astype(np.uint8), _DISK) > 0 for f in foreign])
     before = np.concatenate([grown[:1], grown[:-1]])
     after = np.concatenate([grown[1:], grown[-1:]])
-    return foreign & (before | after)
+    out = foreign & (before | after)
+    for i, mask in enumerate(foreign):
+        if not mask.any() or (out[i] == mask).all():
+            continue
+        count, labels = cv2.connectedComponents(mask.astype(np.uint8), connectivity=8)
+        large = np.bincount(labels.ravel(), minlength=count) >= _LARGE_PIECE
+        large[0] = False
+        out[i] |= large[labels]
+    return out
 
 
 @dataclass(frozen=True)
@@ -403,16 +515,43 @@ def find(
                 keep = ~near
                 usual = _usuals(pictures, frame_rows[keep], mouth_bin[keep]) or usual
                 found = _detect(pictures, frame_rows, mouth_bin, usual)
+        found = _bridge(found)
         for k, covered in enumerate(found):
             if covered is None:
                 continue
             mask = cv2.dilate(covered.astype(np.uint8), _CROSS) > 0
-            mask = _complete(mask, mouth)
-            mask &= sm.zones() != sm.OUTSIDE
+            mask = _complete(mask, mouth) & _dub_region()
+            if not mask.any():
+                continue
             j = frames[k]
             packed[j] = np.packbits(mask.reshape(-1))
             visible[j] = 1.0 - float((mask & mouth.mouth).sum()) / mouth_pixels
     return Occlusion(packed, visible)
+
+
+def _bridge(found: list[np.ndarray | None]) -> list[np.ndarray | None]:
+    """A frame missed between two frames where something covers the face gets what both
+    neighbours agree on: things in front of a face do not vanish for one frame."""
+    out = list(found)
+    for k in range(1, len(found) - 1):
+        before, after = found[k - 1], found[k + 1]
+        if before is None or after is None:
+            continue
+        both = (cv2.dilate(before.astype(np.uint8), _DISK) > 0) & (
+            cv2.dilate(after.astype(np.uint8), _DISK) > 0
+        )
+        current = found[k]
+        out[k] = both if current is None else current | both
+    return out
+
+
+def _group_spread(lab: np.ndarray, members: np.ndarray, centre: np.ndarray) -> np.ndarray:
+    """Per pixel, the median distance of a group's samples from its centre (inf if empty)."""
+    distance = np.abs(lab - centre[None]).sum(axis=-1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # pixels where the group is empty
+        spread = np.nanmedian(np.where(members, distance, np.nan), axis=0)
+    return np.where(np.isfinite(spread), spread, np.inf)
 
 
 def _usuals(pictures: np.ndarray, rows: np.ndarray, mouth_bin: np.ndarray) -> list[_Usual | None]:

@@ -30,6 +30,7 @@ from engine.lipsync.dubbing.atlas import (
     talking,
 )
 from engine.lipsync.dubbing.blend import Cover, blend, reshape
+from engine.lipsync.dubbing.tracking import columns
 from engine.lipsync.speech.motion import limit_rate
 from engine.lipsync.speech.track import MouthTrack
 
@@ -40,6 +41,7 @@ _PRESS = 0.03
 # What covers the mouth is kept out of the blend with this margin (template pixels).
 _COVER_MARGIN = 1
 _COVER_SOFTEN = 0.8
+_COVER_REACH = 0.35
 
 
 @dataclass(frozen=True)
@@ -154,7 +156,11 @@ def render(
 
 def _cover(analysis: Analysis, j: int, shape: tuple[int, ...]) -> Cover | None:
     """What covers the dubbed face in source frame `j`, in frame pixels around the face
-    (grown by a margin and softened, so nothing of it is painted over), or None."""
+    (grown by a margin and softened, so nothing of it is painted over), or None.
+
+    The template stops at the jaw line, but a hand on the chin goes on below it, where the
+    jaw's motion still drags the skin: what touches the template's edge is carried on
+    outwards (`_COVER_REACH` eye distances) beyond it."""
     covered = analysis.occlusion.mask(j)
     raw = analysis.raw[j]
     if covered is None or raw is None:
@@ -162,12 +168,19 @@ def _cover(analysis: Analysis, j: int, shape: tuple[int, ...]) -> Cover | None:
     grown = cv2.dilate(covered, np.ones((2 * _COVER_MARGIN + 1,) * 2, np.uint8))
     soft = np.maximum(grown, cv2.GaussianBlur(grown, (0, 0), _COVER_SOFTEN))
     corners = raw[sm.mesh().columns]
+    unit = float(np.hypot(*(raw[columns((33,))[0]] - raw[columns((263,))[0]])))
+    reach = max(2, round(_COVER_REACH * unit))
     height, width = shape[:2]
-    x0 = max(int(np.floor(corners[:, 0].min())) - 2, 0)
-    y0 = max(int(np.floor(corners[:, 1].min())) - 2, 0)
-    x1 = min(int(np.ceil(corners[:, 0].max())) + 3, width)
-    y1 = min(int(np.ceil(corners[:, 1].max())) + 3, height)
+    x0 = max(int(np.floor(corners[:, 0].min())) - reach, 0)
+    y0 = max(int(np.floor(corners[:, 1].min())) - reach, 0)
+    x1 = min(int(np.ceil(corners[:, 0].max())) + reach + 1, width)
+    y1 = min(int(np.ceil(corners[:, 1].max())) + reach + 1, height)
     if x1 <= x0 or y1 <= y0:
         return None
     box = (x0, y0, x1, y1)
-    return Cover(np.clip(sm.to_image(soft, raw, box), 0.0, 1.0), box)
+    mask = np.clip(sm.to_image(soft, raw, box), 0.0, 1.0)
+    inside = sm.to_image(np.ones_like(soft), raw, box) > 0.5
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * reach + 1, 2 * reach + 1))
+    beyond = cv2.dilate((mask > 0.5).astype(np.uint8), kernel) > 0
+    mask[beyond & ~inside] = 1.0
+    return Cover(mask, box)

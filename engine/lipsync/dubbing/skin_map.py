@@ -60,7 +60,7 @@ HEIGHT = round((_Y1 - _Y0) * RESOLUTION)
 OUTSIDE, SKIN, LIP, INSIDE = 0, 1, 2, 3
 
 
-def _grid_xy(points: np.ndarray) -> np.ndarray:
+def grid_xy(points: np.ndarray) -> np.ndarray:
     """Canonical units -> template grid pixels."""
     return ((points - np.array([_X0, _Y0], np.float32)) * RESOLUTION).astype(np.float32)
 
@@ -118,7 +118,7 @@ def _barycentric(
 @cache
 def mesh() -> _Mesh:
     landmarks = tuple(TEMPLATE)
-    vertices = _grid_xy(np.array([TEMPLATE[i] for i in landmarks], np.float32))
+    vertices = grid_xy(np.array([TEMPLATE[i] for i in landmarks], np.float32))
     triangles = _delaunay(vertices)
     ids = _rasterise(vertices, triangles, (HEIGHT, WIDTH))
     ys, xs = np.mgrid[0:HEIGHT, 0:WIDTH].astype(np.float32)
@@ -135,7 +135,7 @@ def zones() -> np.ndarray:
 
     def polygon(upper: tuple[int, ...], lower: tuple[int, ...]) -> np.ndarray:
         ring = [TEMPLATE[i] for i in upper] + [TEMPLATE[i] for i in lower[::-1]]
-        return np.round(_grid_xy(np.array(ring, np.float32)) * 4).astype(np.int32)
+        return np.round(grid_xy(np.array(ring, np.float32)) * 4).astype(np.int32)
 
     lips = np.zeros_like(out)
     cv2.fillPoly(lips, [polygon(fm.UPPER_OUTER_LIP, fm.LOWER_OUTER_LIP)], 1, shift=2)
