@@ -13,17 +13,10 @@ from __future__ import annotations
 import numpy as np
 
 from engine.lipsync.faces import Face
-from engine.lipsync.portrait.animator import (
-    CLOSED,
-    MouthFrame,
-    PortraitStyle,
-    Territory,
-    _check_fps,
-    _Compositor,
-    _FaceRig,
-    _prepare,
-    _smoothstep,
-)
+from engine.lipsync.portrait.animator import check_fps, prepare
+from engine.lipsync.portrait.compositor import Compositor, FaceRig, Territory
+from engine.lipsync.portrait.geometry import smoothstep
+from engine.lipsync.portrait.inputs import CLOSED, DEFAULT_STYLE, MouthFrame, PortraitStyle
 
 
 class DuetAnimator:
@@ -41,17 +34,17 @@ class DuetAnimator:
         out_size: tuple[int, int],
         *,
         seed: int = 0,
-        style: PortraitStyle = PortraitStyle(),  # noqa: B008 - frozen dataclass
+        style: PortraitStyle = DEFAULT_STYLE,
         mask: np.ndarray | None = None,
     ) -> None:
-        placement, base, out_mask = _prepare(image_rgb, out_size, mask)
+        placement, base, out_mask = prepare(image_rgb, out_size, mask)
         faces = [placement.face(left), placement.face(right)]
         rigs = [
-            _FaceRig(base, face, rng=np.random.default_rng([seed, side]), style=style)
+            FaceRig(base, face, rng=np.random.default_rng([seed, side]), style=style)
             for side, face in enumerate(faces)
         ]
         left_side, right_side = _split(faces[0], faces[1])
-        self._compositor = _Compositor(
+        self._compositor = Compositor(
             base, rigs, mask=out_mask, territories=[left_side, right_side], photo=placement.box
         )
         self.out_size = placement.out_size
@@ -64,7 +57,7 @@ class DuetAnimator:
         right_mouth: MouthFrame = CLOSED,
     ) -> np.ndarray:
         """HxWx3 uint8 RGB frame; pass `CLOSED` for whoever is listening."""
-        _check_fps(fps)
+        check_fps(fps)
         return self._compositor.frame(index, fps, [left_mouth, right_mouth])
 
 
@@ -84,7 +77,7 @@ def _split(left: Face, right: Face) -> tuple[Territory, Territory]:
 
     def right_share(xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
         along = (xs - middle[0]) * axis[0] + (ys - middle[1]) * axis[1]
-        return _smoothstep(along / blend + 0.5).astype(np.float32)
+        return smoothstep(along / blend + 0.5).astype(np.float32)
 
     def left_share(xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
         return 1.0 - right_share(xs, ys)

@@ -1,0 +1,197 @@
+"""Blinks: the lid skin above each eye stretched down over it, on a seeded schedule."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from engine.lipsync import faces as fm
+from engine.lipsync.portrait.geometry import Box, ease, invert_affine, smoothstep, sorted_profile
+
+# Eyelid: height of the lid-skin band stretched over the eye, in eye-opening heights.
+LID_BAND = 0.7
+
+# A closed lid's mean colour moves this far towards the cheeks' skin colour times
+# LID_SHADE (eye sockets are a little darker than cheeks).
+LID_TONE, LID_SHADE = 0.5, 0.9
+
+# Blink timing (seconds): closing, fully closed, opening.
+BLINK_CLOSE, BLINK_HOLD, BLINK_OPEN = 0.05, 0.03, 0.07
+
+
+class EyeRig:
+    """Blink: the band of lid skin above the eye is stretched down to the lower lid.
+
+    Stretching keeps the person's own lid colour, creases and lash line (the margin ends
+    up at the bottom of the closed lid). The part that newly covers the eye is then
+    softened a little (`paint`), because a stretched band also stretches whatever
+    texture it holds, such as a spectacle rim, into streaks.
+    """
+
+    def __init__(self, eye: fm.EyeContour) -> None:
+        # The face's skin colour (RGB), set by the face rig; tones the closed lid.
+        self.skin: np.ndarray | None = None
+        corners = np.stack([eye.upper[0], eye.upper[-1]]).astype(np.float64)
+        ex = corners[1] - corners[0]
+        length = max(float(np.hypot(*ex)), 1.0)
+        ex /= length
+        self.ex, self.ey = ex, np.array([-ex[1], ex[0]])
+        self.origin = corners.mean(axis=0)
+        up = self._to_uv(eye.upper.astype(np.float64))
+        lo = self._to_uv(eye.lower.astype(np.float64))
+        self.up_profile, self.lo_profile = sorted_profile(up), sorted_profile(lo)
+        gap = lo[:, 1] - np.interp(lo[:, 0], *self.up_profile)
+        self.opening = max(float(gap.max()), 1.0)
+        self.band = LID_BAND * self.opening
+        top = float(up[:, 1].min()) - self.band - 2
+        bottom = float(lo[:, 1].max()) + 0.3 * self.opening + 2
+        u0, u1 = -length / 2 - 2, length / 2 + 2
+        quad = np.array([[u0, top], [u1, top], [u0, bottom], [u1, bottom]])
+        xy = self.origin + quad[:, :1] * ex + quad[:, 1:] * self.ey
+        self.box = Box.around(xy).grow(1)
+
+    def _to_uv(self, points: np.ndarray) -> np.ndarray:
+        d = points - self.origin
+        return np.stack([d @ self.ex, d @ self.ey], axis=1)
+
+    def _grid_uv(self, xs: np.ndarray, ys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        dx, dy = xs - self.origin[0], ys - self.origin[1]
+        u = dx * self.ex[0] + dy * self.ex[1]
+        v = dx * self.ey[0] + dy * self.ey[1]
+        return u.astype(np.float32), v.astype(np.float32)
+
+    def _lids(self, u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Upper margin and closing target at each u (equal outside the eye: no motion).
+
+        The target is a little below the lower-lid landmarks, which sit on the last row
+        of eye white; stopping exactly there leaves a dark seam of iris and lashes.
+        """
+        up = np.interp(u, *self.up_profile).astype(np.float32)
+        lo = np.interp(u, *self.lo_profile).astype(np.float32)
+        lo = np.maximum(lo, up)
+        lo = lo + np.float32(0.15) * (lo - up)
+        outside = (u < self.up_profile[0][0]) | (u > self.up_profile[0][-1])
+        lo[outside] = up[outside]
+        return up, lo
+
+    def lid_v(self, up: np.ndarray, lo: np.ndarray, closed: float) -> np.ndarray:
+        return up + np.float32(closed) * (lo - up)
+
+    def apply(self, map_x: np.ndarray, map_y: np.ndarray, closed: float) -> None:
+        """Compose the blink after whatever `map_*` already holds (in place).
+
+        `map_*` hold still-head positions for the output pixels of `self.box`, so this
+        is exact under head motion with no second resampling.
+        """
+        if closed <= 0.0:
+            return
+        u, v = self._grid_uv(map_x, map_y)
+        up, lo = self._lids(u)
+        lid = self.lid_v(up, lo, closed)
+        anchor = up - np.float32(self.band)
+        span = np.maximum(lid - anchor, 1e-3)
+        x = np.clip((v - anchor) / span, 0.0, 1.0)
+        ratio = np.float32(self.band) / span
+        # Source = anchor + span * (x - (1 - ratio) * S(x)), S an ease curve with flat
+        # ends: rows at the top of the band (brows, spectacle rims) and at the margin
+        # (the lash line) keep their size, and the plain lid skin between them stretches.
+        v_src = anchor + span * (x - (1.0 - ratio) * ease(x))
+        dv = np.where((v > anchor) & (v < lid), v_src - v, 0.0).astype(np.float32)
+        map_x += dv * np.float32(self.ey[0])
+        map_y += dv * np.float32(self.ey[1])
+
+    def paint(self, frame: np.ndarray, forward: np.ndarray, closed: float) -> None:
+        """Soften the newly covered part of the eye (in place, output pixels)."""
+        if closed < 0.2:
+            return
+        height, width = frame.shape[:2]
+        corners = np.array(
+            [
+                [self.box.x0, self.box.y0],
+                [self.box.x1, self.box.y1],
+                [self.box.x0, self.box.y1],
+                [self.box.x1, self.box.y0],
+            ],
+            np.float64,
+        )
+        box = Box.around(corners @ forward[:, :2].T + forward[:, 2]).clip(width, height)
+        if box.empty:
+            return
+        inverse = invert_affine(forward)
+        xs, ys = np.meshgrid(
+            np.arange(box.x0, box.x1, dtype=np.float32),
+            np.arange(box.y0, box.y1, dtype=np.float32),
+        )
+        hx = inverse[0, 0] * xs + inverse[0, 1] * ys + inverse[0, 2]
+        hy = inverse[1, 0] * xs + inverse[1, 1] * ys + inverse[1, 2]
+        u, v = self._grid_uv(hx, hy)
+        up, lo = self._lids(u)
+        lid = self.lid_v(up, lo, closed)
+        soft = 0.15 * self.opening + 0.5
+        # Up to just past the lid line, so the blur also hides the cut between the lid
+        # and the lower lid.
+        cover = np.clip((v - up + soft) / soft, 0, 1) * np.clip((lid + soft - v) / soft, 0, 1)
+        weight = (0.8 * closed) * cover
+        if not np.any(weight > 0.01):
+            return
+        region = frame[box.slices()]
+        # Mostly along the lid: stretching leaves vertical streaks, not horizontal ones.
+        blurred = cv2.GaussianBlur(
+            region,
+            (0, 0),
+            sigmaX=max(0.8, 0.35 * self.opening),
+            sigmaY=max(0.5, 0.1 * self.opening),
+        )
+        if self.skin is not None:
+            blurred = self._lit_like_skin(blurred, cover)
+        region[:] = cv2.blendLinear(blurred, region, weight, 1.0 - weight)
+
+    def _lit_like_skin(self, lid: np.ndarray, cover: np.ndarray) -> np.ndarray:
+        """Shift the closed lid's tone part of the way to the face's skin.
+
+        The stretched band is the lid's own skin, but in a deep-set eye it is the
+        shadowed fold under the brow: stretched over the whole eye it makes a grey
+        patch. A closed lid catches the light like the skin around it, so its mean
+        colour moves towards the skin's (its texture and lash line stay).
+        """
+        inside = cover > 0.5
+        if not np.any(inside) or self.skin is None:
+            return lid
+        mean = lid[inside].astype(np.float32).mean(axis=0)
+        shift = LID_TONE * (self.skin * LID_SHADE - mean)
+        return np.clip(lid.astype(np.float32) + shift, 0, 255).astype(np.uint8)
+
+
+class Blinks:
+    """Blink start times drawn once from the seed; a frame closes the eyes by the most
+    closed moment within its own exposure, so every blink shows at any frame rate."""
+
+    HORIZON_S = 4 * 3600.0
+
+    def __init__(self, rng: np.random.Generator, rate: float) -> None:
+        if rate <= 0:
+            self.starts = np.zeros(0)
+            return
+        mean = 4.0 / rate
+        count = int(self.HORIZON_S / mean * 1.2) + 8
+        # Gamma-distributed gaps (never closer than ~0.25 mean): irregular, not metronomic.
+        gaps = 0.25 * mean + rng.gamma(shape=2.5, scale=0.75 * mean / 2.5, size=count)
+        self.starts = rng.uniform(0.4, 0.8) * mean + np.concatenate([[0.0], np.cumsum(gaps)])
+
+    def closed(self, time: float, exposure: float) -> float:
+        if len(self.starts) == 0:
+            return 0.0
+        i = int(np.searchsorted(self.starts, time + exposure / 2)) - 1
+        if i < 0:
+            return 0.0
+        a = time - exposure / 2 - self.starts[i]
+        b = time + exposure / 2 - self.starts[i]
+        full0, full1 = BLINK_CLOSE, BLINK_CLOSE + BLINK_HOLD
+        end = full1 + BLINK_OPEN
+        if b >= full0 and a <= full1:
+            return 1.0
+        if b < full0:
+            return float(smoothstep(b / BLINK_CLOSE))
+        if a >= end:
+            return 0.0
+        return float(1.0 - smoothstep((a - full1) / BLINK_OPEN))
