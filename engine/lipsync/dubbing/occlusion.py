@@ -26,7 +26,6 @@ from __future__ import annotations
 import contextlib
 import itertools
 import os
-import warnings
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -248,8 +247,7 @@ def _usual(pictures: np.ndarray, rows: np.ndarray) -> _Usual | None:
     face = _face_group(lab, colours)
     count = np.maximum(face.sum(axis=0), 1)
     look = (lab * face[..., None]).sum(axis=0) / count[..., None]
-    deviation = np.where(face[..., None], np.abs(lab - look), np.nan)
-    spread = np.nanpercentile(deviation, _SPREAD_PERCENTILE, axis=0)
+    spread = _member_percentile(np.abs(lab - look), face[..., None], _SPREAD_PERCENTILE)
     spread = np.where(np.isfinite(spread), spread, _SPREAD_FLOOR)
     return _Usual(
         look.astype(np.float32),
@@ -548,10 +546,19 @@ def _bridge(found: list[np.ndarray | None]) -> list[np.ndarray | None]:
 def _group_spread(lab: np.ndarray, members: np.ndarray, centre: np.ndarray) -> np.ndarray:
     """Per pixel, the median distance of a group's samples from its centre (inf if empty)."""
     distance = np.abs(lab - centre[None]).sum(axis=-1)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # pixels where the group is empty
-        spread = np.nanmedian(np.where(members, distance, np.nan), axis=0)
-    return np.where(np.isfinite(spread), spread, np.inf)
+    return _member_percentile(distance, members, 50)
+
+
+def _member_percentile(values: np.ndarray, members: np.ndarray, q: float) -> np.ndarray:
+    """Per element of values[0], the q-th percentile (nearest rank) of `values` along axis
+    0 over the samples where `members` is true; inf where none is. (Vectorised: numpy's
+    nanpercentile loops over pixels in Python.)"""
+    members = np.broadcast_to(members, values.shape)
+    ordered = np.sort(np.where(members, values, np.inf), axis=0)
+    count = members.sum(axis=0)
+    rank = np.clip(np.round(q / 100.0 * (count - 1)), 0, None).astype(np.int64)
+    out = np.take_along_axis(ordered, rank[None], axis=0)[0]
+    return np.where(count > 0, out, np.inf)
 
 
 def _usuals(pictures: np.ndarray, rows: np.ndarray, mouth_bin: np.ndarray) -> list[_Usual | None]:
