@@ -18,8 +18,9 @@ Per clip, from landmarks re-detected on the dubbed video:
 
 - p/b/m: share of bilabials during which the lips close (gap < 0.02 face heights);
 - open vowels: share during which they open (gap > 0.05);
-  (both only on frames where the mouth can be dubbed: not behind the occluder, head
-  turned under 25 degrees; the turned and covered frames are judged by PSNR instead)
+  (both only on frames where the mouth can be dubbed: not behind the occluder nor within
+  two frames of it, where the dub fades, head turned under 25 degrees; the turned and
+  covered frames are judged by PSNR instead)
 - lag: frames of shift that best align the gap curve with the truth;
 - duration: output frames minus the audio's length in frames;
 - PSNR occl.: inside the occluder (within a generous lower-face box), dubbed vs the source
@@ -59,6 +60,7 @@ from tests.support.media import face_photo_paths
 CLOSED_BELOW = 0.02
 OPEN_ABOVE = 0.05
 JUDGED_YAW_DEG = 25.0
+FADE_FRAMES = 2  # frames either side of a covered mouth that are fading, not judged
 SOURCE_PROMPT = "confbridge-pin"
 DUB_PROMPTS = ("vm-invalid-password", "vm-nobox", "auth-incorrect", "agent-alreadyon")
 NTSC_FILM, NTSC = Fraction(24000, 1001), Fraction(30000, 1001)
@@ -177,6 +179,7 @@ def measure(dubbed: Path, source: HardSource, mode: str = "bounce") -> Measured:
     boxes: dict[int, tuple[slice, slice] | None] = {}
     gaps = np.full(len(out_frames), np.nan)
     judged = np.zeros(len(out_frames), bool)
+    hidden = np.zeros(len(out_frames), bool)
     occ_err = out_err = 0.0
     occ_n = out_n = 0
     for i, frame in enumerate(out_frames):
@@ -209,7 +212,12 @@ def measure(dubbed: Path, source: HardSource, mode: str = "bounce") -> Measured:
         out_err += float(diff[keep].sum())
         out_n += int(keep.sum()) * 3
         yaw = abs(math.degrees(source.yaw[j])) if j < len(source.yaw) else 0.0
-        judged[i] = bool(found) and not covered and yaw < JUDGED_YAW_DEG
+        judged[i] = bool(found) and yaw < JUDGED_YAW_DEG
+        hidden[i] = covered
+    # The dub fades out over a few frames before the mouth is covered and back in after
+    # (no pops), so those frames are not judged either.
+    near = np.convolve(hidden.astype(float), np.ones(2 * FADE_FRAMES + 1), "same") > 0
+    judged &= ~near
     return Measured(
         gaps, judged, _psnr(occ_err, occ_n), _psnr(out_err, out_n), _psnr(codec_err, occ_n)
     )

@@ -144,7 +144,8 @@ def analyse(
                 finder = hands.get(face.track)
                 if finder is None:
                     finder = hands[face.track] = HandFinder(fps)
-                here[face.track] = store.add(sm.sample(frame, points), finder.find(frame, points))
+                picture = sm.sample(frame, points)
+                here[face.track] = store.add(picture, finder.find(frame, points, picture))
             for track in set(hands) - set(here):
                 hands.pop(track).close()
             rows.append(here)
@@ -193,7 +194,9 @@ def analyse(
         confidence.frame_weights(measures, covered.visible, speaker), speaker, video.shots, fps
     )
     for person in speakers.values():
-        person.atlas.keep_only(lambda j: weight[j] >= _ATLAS_MIN_WEIGHT and j not in covered.packed)
+        person.atlas.keep_only(
+            lambda j: weight[j] >= _ATLAS_MIN_WEIGHT and j not in covered.on_face
+        )
         person.calibration = person.atlas.calibration()
         person.entries = person.atlas.listing()
     return Analysis(

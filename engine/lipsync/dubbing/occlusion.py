@@ -26,7 +26,7 @@ from __future__ import annotations
 import contextlib
 import itertools
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -54,7 +54,7 @@ _UNLIKE_FACE = 30.0
 # Between two skin-like groups, one this many times steadier than the other is the face.
 _STEADIER = 1.5
 # Frames sampled to learn the usual look, and the fewest worth learning from.
-_REFERENCE_FRAMES = 400
+_REFERENCE_FRAMES = 240
 _MIN_REFERENCE_FRAMES = 12
 _CHUNK = 256
 _BINS = 3
@@ -63,7 +63,10 @@ _BINS = 3
 _DIRTY_SHARE = 0.005
 _CLEAR_S = 0.5
 # Hands: looks per second while none is near; how long one keeps the tracker running.
-_HAND_LOOKS_PER_S = 8.0
+_HAND_LOOKS_PER_S = 6.0  # at least, while nothing changes and no hand is near
+# It also looks when this share of the skin beside the mouth changed by this much (RGB)
+# since its last look: something large came in.
+_HAND_CHANGE_SHARE, _HAND_CHANGE_STEP = 0.25, 30
 _HAND_MEMORY_S = 1.0
 _HAND_CROP = 256
 _HAND_CROP_EYES = 3.4  # crop side in eye distances, centred under the nose
@@ -109,15 +112,33 @@ class HandFinder:
         self._memory = max(1, round(fps * _HAND_MEMORY_S))
         self._frame = -1
         self._last_seen = -(10**9)
+        self._last_look = -(10**9)
+        self._looked_at: np.ndarray | None = None
+
+    def _changed(self, picture: np.ndarray) -> bool:
+        if self._looked_at is None:
+            return True
+        skin = _skin_away_from_mouth()
+        difference = np.abs(picture[skin].astype(np.int16) - self._looked_at[skin]).max(axis=-1)
+        return float((difference > _HAND_CHANGE_STEP).mean()) > _HAND_CHANGE_SHARE
 
     def close(self) -> None:
         self._hands.close()
 
-    def find(self, frame: np.ndarray, points: np.ndarray) -> np.ndarray:
+    def find(self, frame: np.ndarray, points: np.ndarray, picture: np.ndarray) -> np.ndarray:
+        """Hands over the face whose landmarks are `points` and whose template picture
+        (`skin_map.sample`) is `picture`, as template-grid coverage.
+
+        The hand model is the costliest step of the analysis, so it runs on every frame
+        only while a hand is near; otherwise a few times a second, and at once when much
+        of the skin beside the mouth has changed since it last looked.
+        """
         self._frame += 1
         near = self._frame - self._last_seen <= self._memory
-        if not near and self._frame % self._every:
+        if not near and not self._changed(picture) and self._frame - self._last_look < self._every:
             return _NO_HAND
+        self._last_look = self._frame
+        self._looked_at = picture
         origin, axis, unit = eye_frame(points)
         down = np.array([-axis[1], axis[0]])
         centre = origin + down * unit * 0.75
@@ -196,6 +217,8 @@ class Occlusion:
 
     packed: dict[int, np.ndarray]  # frame -> np.packbits of the (H, W) bool mask
     visible: np.ndarray  # float32 per source frame, 1.0 where nothing covers the mouth
+    # frames where something covers the face itself (not only the neck under the jaw)
+    on_face: set[int] = field(default_factory=set)
 
     def mask(self, frame: int) -> np.ndarray | None:
         """The covered part of frame `frame` (float32 (H, W), 0..1), None if nothing."""
@@ -204,11 +227,6 @@ class Occlusion:
             return None
         flat = np.unpackbits(bits, count=sm.HEIGHT * sm.WIDTH)
         return flat.reshape(sm.HEIGHT, sm.WIDTH).astype(np.float32)
-
-    def touches_mouth(self, frame: int) -> bool:
-        return bool(frame < len(self.visible) and self.visible[frame] < 0.999) or (
-            frame in self.packed
-        )
 
 
 def _lab(pictures: np.ndarray) -> np.ndarray:
@@ -316,9 +334,11 @@ def _lighting(deviation: np.ndarray) -> np.ndarray:
 
 _CROSS = cv2.getStructuringElement(cv2.MORPH_CROSS, (3, 3))
 _DISK = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5))
-# Template pixels: the outline band not judged, and how many pixels of skin away from
-# the mouth a found piece must cover.
-_EDGE_PIXELS = 3
+# Template pixels: the margin around the lips, and how many pixels of skin beyond it a
+# found piece must cover.
+_MOUTH_MARGIN = 3
+_NECK_STRICTER = 1.4
+_JUDGE_NECK = False
 _MIN_FREE_PIXELS = 4
 # A found piece this large (template pixels) needs no confirmation from its neighbours.
 _LARGE_PIECE = 25
@@ -345,6 +365,8 @@ def _foreign(lab: np.ndarray, usual: _Usual) -> np.ndarray:
     deviation -= _lighting(deviation)[:, None, None, :]
     score = np.sqrt(np.sum((deviation / usual.spread) ** 2, axis=-1))
     judged, free = _judged_zones()
+    # The neck shows collars and background as the head turns: it takes more to stand out.
+    score = np.where(sm.zones() == sm.NECK, score / _NECK_STRICTER, score)
     strong = (score > FOREIGN_SCORE) & judged
     weak = ((score > WEAK_SCORE) & judged).astype(np.uint8)
     unlike = _unlike(lab, usual.colours)
@@ -355,17 +377,33 @@ def _foreign(lab: np.ndarray, usual: _Usual) -> np.ndarray:
         if not seeds.any():
             continue
         grown = cv2.morphologyEx(weak[i] | seeds, cv2.MORPH_CLOSE, _CROSS)
-        count, labels = cv2.connectedComponents(grown, connectivity=8)
+        # Face and neck pieces are told apart: the neck must not lend a rare mouth shape
+        # the "reach" it lacks.
+        grown = np.where(_face_region(), grown, 0) | np.where(_face_region(), 0, grown) * 2
+        count, labels = _pieces(grown)
         size = np.maximum(np.bincount(labels.ravel(), minlength=count), 1)
         keep = np.zeros(count, bool)
         keep[np.unique(labels[seeds])] = True
-        keep &= np.bincount(labels[free], minlength=count) >= _MIN_FREE_PIXELS
+        in_neck = np.bincount(labels[~_face_region()], minlength=count) > 0
+        keep &= (np.bincount(labels[free], minlength=count) >= _MIN_FREE_PIXELS) | in_neck
         foreign_colour = np.bincount(labels[unlike[i]], minlength=count) / size >= _UNLIKE_SHARE
         edged = np.bincount(labels[edges[i] & (grown > 0)], minlength=count) >= _MIN_EDGE_PIXELS
         keep &= foreign_colour | edged
         keep[0] = False
         out[i] = _solid(keep[labels])
     return out
+
+
+def _pieces(parts: np.ndarray) -> tuple[int, np.ndarray]:
+    """Connected pieces of a mask whose values (1, 2) say which part each pixel is in;
+    a piece never spans two parts. Returns (count, labels) like cv2.connectedComponents."""
+    labels = np.zeros(parts.shape, np.int32)
+    count = 1
+    for value in (1, 2):
+        n, part = cv2.connectedComponents((parts == value).astype(np.uint8), connectivity=8)
+        labels[part > 0] = part[part > 0] + count - 1
+        count += n - 1
+    return count, labels
 
 
 def _unlike(lab: np.ndarray, colours: np.ndarray) -> np.ndarray:
@@ -385,33 +423,46 @@ def _gradient(luma: np.ndarray) -> np.ndarray:
 
 
 @cache
-def _dub_region() -> np.ndarray:
-    """The template pixels a dub can change (its blend region, a little grown): what
-    covers the face elsewhere does not matter to it."""
+def _skin_away_from_mouth() -> np.ndarray:
+    """Template skin not next to the lips: it changes when something comes in front of
+    the face, not when the person talks."""
+    zones = sm.zones()
+    mouth = ((zones == sm.LIP) | (zones == sm.INSIDE)).astype(np.uint8)
+    near = cv2.dilate(mouth, np.ones((9, 9), np.uint8)) > 0
+    return (zones == sm.SKIN) & ~near
+
+
+@cache
+def _face_region() -> np.ndarray:
+    """The face pixels a dub paints (its blend region, a little grown)."""
     zones = sm.zones()
     region = np.zeros_like(zones)
     ring = [sm.TEMPLATE[i] for i in tracking.MOUTH_REGION_TOP + tracking.JAW_REGION]
     corners = np.round(sm.grid_xy(np.array(ring, np.float32)) * 4).astype(np.int32)
     cv2.fillPoly(region, [corners], 1, shift=2)
     grown = cv2.dilate(region, _DISK) > 0
-    return grown & (zones != sm.OUTSIDE)
+    return grown & (zones != sm.OUTSIDE) & (zones != sm.NECK)
+
+
+@cache
+def _dub_region() -> np.ndarray:
+    """The template pixels a dub can change: the face it paints and the neck under the
+    jaw it drags. What covers the face elsewhere does not matter to it."""
+    return _face_region() | (sm.zones() == sm.NECK)
 
 
 @cache
 def _judged_zones() -> tuple[np.ndarray, np.ndarray]:
-    """Where colour is judged: skin and lips of the region a dub paints (under the nose,
-    beside the mouth, down to the chin), away from the template's outline, where a
-    turning head shows background or hair. And the skin there away from the mouth."""
+    """Where colour is judged (skin and lips of the region a dub paints, and the neck),
+    and where a piece must reach to be kept: the face's skin away from the mouth, or the
+    neck (what is found there is kept apart from the face, see `_solid`)."""
     zones = sm.zones()
-    kernel = cv2.getStructuringElement(
-        cv2.MORPH_ELLIPSE, (2 * _EDGE_PIXELS + 1, 2 * _EDGE_PIXELS + 1)
-    )
-    # Sideways only: beside the cheeks a turning head shows what is behind it, while the
-    # chin's edge is where fingers rest.
-    sideways = np.ones((1, 2 * _EDGE_PIXELS + 1), np.uint8)
-    inner = cv2.erode(_dub_region().astype(np.uint8), sideways) > 0
-    judged = ((zones == sm.SKIN) | (zones == sm.LIP)) & inner
+    judged = (zones == sm.SKIN) | (zones == sm.LIP) | (zones == sm.NECK) * _JUDGE_NECK
+    judged &= _dub_region()
     mouth = ((zones == sm.LIP) | (zones == sm.INSIDE)).astype(np.uint8)
+    kernel = cv2.getStructuringElement(
+        cv2.MORPH_ELLIPSE, (2 * _MOUTH_MARGIN + 1, 2 * _MOUTH_MARGIN + 1)
+    )
     near_mouth = cv2.dilate(mouth, kernel) > 0
     return judged, judged & (zones == sm.SKIN) & ~near_mouth
 
@@ -420,14 +471,20 @@ def _solid(mask: np.ndarray) -> np.ndarray:
     """Each piece found, filled out to its convex hull: an object in front of the face is
     solid, and the highlights of a microphone's grille or the middle of a finger that
     happens to match the skin are still part of it. (Between spread fingers this keeps a
-    little skin as it was, which is the safe side.)"""
-    count, labels = cv2.connectedComponents(mask.astype(np.uint8), connectivity=8)
-    out = mask.astype(np.uint8)
-    for piece in range(1, count):
-        ys, xs = np.nonzero(labels == piece)
-        if len(xs) >= 3:
-            hull = cv2.convexHull(np.stack([xs, ys], axis=1).astype(np.int32))
-            cv2.fillConvexPoly(out, hull, 1)
+    little skin as it was, which is the safe side.) The face and the neck under it are
+    filled separately: a collar the head turns over must not grow into the chin."""
+    out = np.zeros(mask.shape, np.uint8)
+    for part in (_face_region(), ~_face_region()):
+        piece_mask = (mask & part).astype(np.uint8)
+        count, labels = cv2.connectedComponents(piece_mask, connectivity=8)
+        for piece in range(1, count):
+            ys, xs = np.nonzero(labels == piece)
+            if len(xs) >= 3:
+                hull = cv2.convexHull(np.stack([xs, ys], axis=1).astype(np.int32))
+                filled = np.zeros_like(out)
+                cv2.fillConvexPoly(filled, hull, 1)
+                out |= filled & part.astype(np.uint8)
+        out |= piece_mask
     return out > 0
 
 
@@ -494,6 +551,7 @@ def find(
     n = len(rows)
     visible = np.ones(n, np.float32)
     packed: dict[int, np.ndarray] = {}
+    on_face: set[int] = set()
     mouth = _mouth_columns()
     mouth_pixels = max(int(mouth.mouth.sum()), 1)
     frames_of: dict[int, list[int]] = {}
@@ -524,7 +582,9 @@ def find(
             j = frames[k]
             packed[j] = np.packbits(mask.reshape(-1))
             visible[j] = 1.0 - float((mask & mouth.mouth).sum()) / mouth_pixels
-    return Occlusion(packed, visible)
+            if (mask & _face_region()).any():
+                on_face.add(j)
+    return Occlusion(packed, visible, on_face)
 
 
 def _bridge(found: list[np.ndarray | None]) -> list[np.ndarray | None]:

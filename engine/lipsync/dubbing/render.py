@@ -104,7 +104,7 @@ def _wanted(
         own_width=np.array([s.width for s in own], np.float32),
         yaw=np.array([s.yaw for s in head], np.float32),
         pitch=np.array([s.pitch for s in head], np.float32),
-        own_covered=np.array([j in analysis.occlusion.packed for j in sources.tolist()]),
+        own_covered=np.array([j in analysis.occlusion.on_face for j in sources.tolist()]),
     )
 
 
@@ -167,7 +167,7 @@ def _cover(analysis: Analysis, j: int, shape: tuple[int, ...]) -> Cover | None:
         return None
     grown = cv2.dilate(covered, np.ones((2 * _COVER_MARGIN + 1,) * 2, np.uint8))
     soft = np.maximum(grown, cv2.GaussianBlur(grown, (0, 0), _COVER_SOFTEN))
-    corners = raw[sm.mesh().columns]
+    corners = sm.vertices(raw)
     unit = float(np.hypot(*(raw[columns((33,))[0]] - raw[columns((263,))[0]])))
     reach = max(2, round(_COVER_REACH * unit))
     height, width = shape[:2]

@@ -49,15 +49,26 @@ TEMPLATE: dict[int, tuple[float, float]] = {
     172: (-0.897, 0.952), 397: (0.897, 0.952),
 }  # fmt: skip
 
+# Beyond the jaw line the map goes on into the neck, where a hand under the chin rests
+# and where the jaw's motion still drags the skin: each jaw point has an outer twin this
+# much further from the middle of the mouth.
+JAW_POINTS = (365, 379, 378, 400, 377, 152, 148, 176, 149, 150, 136)
+BEYOND_JAW = 0.3
+_MOUTH_MIDDLE = (13, 14)
+
 # The template grid: pixels per canonical unit and the box it covers.
 RESOLUTION = 32
-_X0, _X1 = -1.08, 1.08
-_Y0, _Y1 = 0.22, 1.47
+_X0, _X1 = -1.34, 1.34
+_Y0, _Y1 = 0.22, 1.66
 WIDTH = round((_X1 - _X0) * RESOLUTION)
 HEIGHT = round((_Y1 - _Y0) * RESOLUTION)
 
 # Zones of the template (the values of `zones()`).
-OUTSIDE, SKIN, LIP, INSIDE = 0, 1, 2, 3
+OUTSIDE, SKIN, LIP, INSIDE, NECK = 0, 1, 2, 3, 4
+
+
+# The face's own outline across the template (the rest of the template is neck).
+_FACE_OUTLINE = (132, 58, 172, *JAW_POINTS[::-1], 397, 288, 361, 358, 129)
 
 
 def grid_xy(points: np.ndarray) -> np.ndarray:
@@ -65,11 +76,18 @@ def grid_xy(points: np.ndarray) -> np.ndarray:
     return ((points - np.array([_X0, _Y0], np.float32)) * RESOLUTION).astype(np.float32)
 
 
+def _with_neck(points: np.ndarray, jaw: np.ndarray, middle: np.ndarray) -> np.ndarray:
+    """`points` followed by the outer twins of the `jaw` points (see `BEYOND_JAW`)."""
+    return np.concatenate([points, jaw + BEYOND_JAW * (jaw - middle)]).astype(np.float32)
+
+
 @dataclass(frozen=True)
 class _Mesh:
-    landmarks: tuple[int, ...]  # mesh landmark index of each vertex
+    landmarks: tuple[int, ...]  # mesh landmark index of each vertex from the face
     columns: np.ndarray  # their columns in `KEY_POINTS` arrays
-    vertices: np.ndarray  # (v, 2) template grid pixels
+    jaw: np.ndarray  # columns of the jaw points that have twins
+    middle: np.ndarray  # columns of the points whose mean is the middle of the mouth
+    vertices: np.ndarray  # (v, 2) template grid pixels (the face's, then the twins)
     triangles: np.ndarray  # (t, 3) vertex indices
     pixel_triangle: np.ndarray  # (H, W) int: triangle of each grid pixel, -1 outside
     pixel_weights: np.ndarray  # (H, W, 3) barycentric weights of each grid pixel
@@ -118,18 +136,37 @@ def _barycentric(
 @cache
 def mesh() -> _Mesh:
     landmarks = tuple(TEMPLATE)
-    vertices = grid_xy(np.array([TEMPLATE[i] for i in landmarks], np.float32))
+    canonical = np.array([TEMPLATE[i] for i in landmarks], np.float32)
+    jaw = np.array([TEMPLATE[i] for i in JAW_POINTS], np.float32)
+    middle = np.mean([TEMPLATE[i] for i in _MOUTH_MIDDLE], axis=0)
+    vertices = grid_xy(_with_neck(canonical, jaw, middle))
     triangles = _delaunay(vertices)
     ids = _rasterise(vertices, triangles, (HEIGHT, WIDTH))
     ys, xs = np.mgrid[0:HEIGHT, 0:WIDTH].astype(np.float32)
     weights = _barycentric(vertices, triangles, ids, xs, ys)
-    return _Mesh(landmarks, np.array(columns(landmarks)), vertices, triangles, ids, weights)
+    return _Mesh(
+        landmarks,
+        np.array(columns(landmarks)),
+        np.array(columns(JAW_POINTS)),
+        np.array(columns(_MOUTH_MIDDLE)),
+        vertices,
+        triangles,
+        ids,
+        weights,
+    )
+
+
+def vertices(points: np.ndarray) -> np.ndarray:
+    """The mesh's vertices in the frame whose `KEY_POINTS` landmarks are `points`."""
+    m = mesh()
+    return _with_neck(points[m.columns], points[m.jaw], points[m.middle].mean(axis=0))
 
 
 @cache
 def zones() -> np.ndarray:
     """(H, W) uint8: OUTSIDE the template, SKIN, LIP (between the outer and inner lip
-    lines) or INSIDE the mouth (within the inner lip line, open in the template)."""
+    lines), INSIDE the mouth (within the inner lip line, open in the template), or NECK
+    (beyond the jaw line)."""
     m = mesh()
     out = np.where(m.pixel_triangle >= 0, SKIN, OUTSIDE).astype(np.uint8)
 
@@ -137,6 +174,11 @@ def zones() -> np.ndarray:
         ring = [TEMPLATE[i] for i in upper] + [TEMPLATE[i] for i in lower[::-1]]
         return np.round(grid_xy(np.array(ring, np.float32)) * 4).astype(np.int32)
 
+    face = np.zeros_like(out)
+    ring = [TEMPLATE[i] for i in _FACE_OUTLINE]
+    cv2.fillPoly(face, [np.round(grid_xy(np.array(ring, np.float32)) * 4).astype(np.int32)], 1,
+                 shift=2)  # fmt: skip
+    out[(out == SKIN) & (face == 0)] = NECK
     lips = np.zeros_like(out)
     cv2.fillPoly(lips, [polygon(fm.UPPER_OUTER_LIP, fm.LOWER_OUTER_LIP)], 1, shift=2)
     inside = np.zeros_like(out)
@@ -150,7 +192,7 @@ def source_points(points: np.ndarray) -> np.ndarray:
     """Where each template grid pixel lies in the frame whose `KEY_POINTS` are `points`:
     (H, W, 2) float32 pixel coordinates (the same map `cv2.remap` takes)."""
     m = mesh()
-    corners = points[m.columns][m.triangles[np.maximum(m.pixel_triangle, 0)]]  # (H, W, 3, 2)
+    corners = vertices(points)[m.triangles[np.maximum(m.pixel_triangle, 0)]]  # (H, W, 3, 2)
     xy = (m.pixel_weights[..., None] * corners).sum(axis=2)
     xy[m.pixel_triangle < 0] = -1e4
     return xy.astype(np.float32)
@@ -178,7 +220,7 @@ def to_image(
     x0, y0, x1, y1 = box
     width, height = max(1, (x1 - x0 + step - 1) // step), max(1, (y1 - y0 + step - 1) // step)
     # The face's triangles in the coarse grid of this box.
-    corners = (points[m.columns] - np.array([x0, y0], np.float32)) / step
+    corners = (vertices(points) - np.array([x0, y0], np.float32)) / step
     ids = _rasterise(corners, m.triangles, (height, width))
     ys, xs = np.mgrid[0:height, 0:width].astype(np.float32)
     weights = _barycentric(corners, m.triangles, ids, xs, ys)

@@ -22,6 +22,7 @@ from engine.lipsync.job_media import (
 )
 from engine.lipsync.portrait.animator import PortraitAnimator, mouth_frames
 from engine.lipsync.portrait.duet import DuetAnimator
+from engine.lipsync.portrait.mouth_rig import require_closable
 from engine.lipsync.portrait.timeline import arrange, place_track
 from engine.lipsync.speech.motion import limit_rate
 from engine.lipsync.speech.track import MouthTrack, mouth_track
@@ -58,6 +59,7 @@ def render_portrait(spec: JobSpec, ctx: JobContext) -> HandlerResult:
         mask = load_mask(spec, image.shape[:2])
     with ctx.stage("finding faces"):
         face = find_face(image)
+        require_closable(face)
     with ctx.stage("analysing speech"):
         n_frames = frame_count(len(voice), ANALYSIS_RATE, fps)
         track = _track(voice, fps, n_frames)
@@ -86,6 +88,8 @@ def render_duet(spec: JobSpec, ctx: JobContext) -> HandlerResult:
         mask = load_mask(spec, image.shape[:2])
     with ctx.stage("finding faces"):
         left_face, right_face = find_two_faces(image)
+        require_closable(left_face, "the face on the left")
+        require_closable(right_face, "the face on the right")
     with ctx.stage("analysing speech"):
         analysis = arrange(left_voice, right_voice, order)
         soundtrack = arrange(left_out, right_out, order).mix

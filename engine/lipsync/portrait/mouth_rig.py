@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from engine.errors import NoFaceError
 from engine.lipsync import faces as fm
 from engine.lipsync.faces import Face
 from engine.lipsync.portrait.geometry import (
@@ -63,10 +64,10 @@ CLOSE_REACH_UP = 0.7
 CLOSE_REACH_LO = 0.9
 
 # Largest closing displacement per unit of its reach (keeps the stretch below ~3x at
-# the lip edge, and the field free of folds), and the most the jaw rises (m).
+# the lip edge, and the field free of folds), and the most the jaw rises (m): a mouth
+# wide open in the photo (a shout, a yawn) closes mostly by the jaw coming up, as it does.
 CLOSE_MAX_STRETCH = 0.33
-
-CLOSE_JAW_MAX = 0.5
+CLOSE_JAW_MAX = 1.6
 
 # The lips meet this far (pixels) inside their detected edges, where the photo shows
 # lip rather than a blend of lip and teeth.
@@ -132,6 +133,7 @@ class Lips:
     close_up: np.ndarray  # how far the upper lip comes down to meet
     lip_lo: np.ndarray  # how far the lower lip comes up, on top of the jaw
     jaw: np.ndarray  # how much of the jaw motion reaches this s
+    closing: np.ndarray  # share of the jaw's rise that closes the photo's mouth at this s
     teeth_start: np.ndarray  # the photo's teeth: first row below `up`, and length
     teeth_length: np.ndarray
 
@@ -162,6 +164,22 @@ class MouthState:
     @property
     def lift(self) -> float:
         return SPREAD_LIFT * max(self.width, 0.0)
+
+
+# A photo whose lips are further apart than this (face heights) cannot be closed into a
+# believable mouth: a shout or a yawn stretches the lips and drops the jaw so far that the
+# closed lips would have to be invented. Measured: talking, smiling and laughing photos
+# read 0.00-0.08; shouting ones 0.19-0.23.
+MAX_PHOTO_GAP = 0.14
+
+
+def require_closable(face: Face, name: str = "the face") -> None:
+    """Refuse a photo whose mouth is open too wide to animate (see `MAX_PHOTO_GAP`)."""
+    if face.mouth_gap() > MAX_PHOTO_GAP:
+        raise NoFaceError(
+            f"{name} in the photo has its mouth wide open (shouting or yawning); "
+            "use a photo where the mouth is closed or only a little open"
+        )
 
 
 class MouthRig:
@@ -201,6 +219,9 @@ class MouthRig:
         # the background beside the face dies out half a mouth-width past its edge.
         self._jaw = inner * outer
         self._lines = self._close(lu, ll)
+        # A jaw that rises far compresses what is under it: the drag fades out over a
+        # longer neck (and ramp, see `state`) so the field never folds.
+        self.neck_reach = max(NECK_REACH, 1.7 * self.jaw_close)
         self.photo_teeth = False
         self._teeth = (np.zeros_like(table), np.zeros_like(table))
         self.table = self._tabulate()
@@ -216,6 +237,7 @@ class MouthRig:
         # An open photo mouth: a gap of a pixel or more (closed lips read 0-0.5 px).
         self.closes = bool(np.max(gap[middle], initial=0.0) * m >= SOURCE_OPEN_PX)
         self.jaw_close = 0.0
+        self._closing = np.zeros_like(lu)
         if not self.closes:
             # Closed in the photo: each lip parts from its own edge, nothing else moves.
             zero = np.zeros_like(lu)
@@ -231,12 +253,18 @@ class MouthRig:
         down_mid = float(np.max(down[middle], initial=0.0))
         jaw = max(CLOSE_JAW_SHARE * down_mid, down_mid - CLOSE_MAX_STRETCH * CLOSE_REACH_LO)
         self.jaw_close = min(jaw, CLOSE_JAW_MAX)
-        lip = np.minimum(down - self.jaw_close * self._opening, CLOSE_MAX_STRETCH * CLOSE_REACH_LO)
+        # The jaw rises each column of the lower lip by that column's share of the gap
+        # (a round, shouting mouth is open almost to its corners; a smile only in the
+        # middle), so the lips meet all along, with the same stretch everywhere.
+        self._closing = np.clip(down / max(down_mid, 1e-6), 0.0, 1.0)
+        lip = np.minimum(down - self.jaw_close * self._closing, CLOSE_MAX_STRETCH * CLOSE_REACH_LO)
         meet = lu + up
         return [lu, ll, meet, meet, up, lip]
 
     def _tabulate(self) -> Table:
-        return Table(self.TABLE, [self._opening, *self._lines, self._jaw, *self._teeth])
+        return Table(
+            self.TABLE, [self._opening, *self._lines, self._jaw, self._closing, *self._teeth]
+        )
 
     def use_photo_teeth(self, start: np.ndarray, length: np.ndarray, s: np.ndarray) -> None:
         """Show the photo's own teeth (start below the upper edge, length; both in m, at
@@ -256,7 +284,7 @@ class MouthRig:
         s_half = max(self.s_jaw + 0.6, 2.1)
         lip_top = float(self._lines[0].min())
         t_top = min(-1.45, lip_top - max(UPPER_REACH, CLOSE_REACH_UP) - 0.1)
-        t_bottom = self.t_chin + 1.3 * OPEN_GAP + NECK_REACH + 0.2
+        t_bottom = self.t_chin + 1.3 * OPEN_GAP + self.neck_reach + 0.2
         corners_s = np.array([-s_half, s_half, -s_half, s_half])
         corners_t = np.array([t_top, t_top, t_bottom, t_bottom])
         x, y = ref.to_xy(corners_s, corners_t)
@@ -268,7 +296,8 @@ class MouthRig:
         gap = clipped(mouth.open * expressiveness, 0.0, 1.3) * OPEN_GAP
         width = clipped(mouth.width * expressiveness, -1.2, 1.2)
         teeth = clipped(mouth.teeth, 0.0, 1.0)
-        return MouthState(gap=gap, width=width, teeth=teeth, ramp=max(0.6, 2.3 * gap))
+        ramp = max(0.6, 2.3 * gap, 2.2 * self.jaw_close)
+        return MouthState(gap=gap, width=width, teeth=teeth, ramp=ramp)
 
     def undo_width(
         self, s: np.ndarray, t: np.ndarray, st: MouthState
@@ -318,12 +347,12 @@ class MouthRig:
         above = t + st.upper * p * (1.0 - smoothstep(rise / UPPER_REACH))
         if self.closes:
             above = above - lips.close_up * fall(rise / CLOSE_REACH_UP)
-        jaw = st.lower - self.jaw_close
         ramp = smoothstep((t - bottom) / st.ramp)
         drop = p + (1.0 - p) * ramp
-        neck_start = self.t_chin + jaw
-        neck = 1.0 - smoothstep((t - neck_start) / NECK_REACH)
-        below = t - jaw * drop * lips.jaw * neck
+        rise = lips.closing + (1.0 - lips.closing) * ramp
+        neck_start = self.t_chin + st.lower - self.jaw_close
+        neck = 1.0 - smoothstep((t - neck_start) / self.neck_reach)
+        below = t - (st.lower * drop - self.jaw_close * rise) * lips.jaw * neck
         if self.closes:
             below = below + lips.lip_lo * fall((t - bottom) / CLOSE_REACH_LO)
         inside = self._inside(lips, s, t, top, bottom, st)
