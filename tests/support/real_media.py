@@ -211,6 +211,24 @@ def carphone_video() -> Path:
     )
 
 
+def carphone_frame(index: int, dest_dir: Path | None = None) -> Path:
+    """One frame of the carphone video as a PNG: a real, low-resolution face (about 60 px
+    tall), e.g. frame 64, mouth a little open."""
+    import cv2
+
+    from engine.media import iter_video_frames
+
+    dest = (dest_dir or cache_dir() / "photos") / f"carphone_{index}.png"
+    if dest.exists():
+        return dest
+    for i, frame in enumerate(iter_video_frames(carphone_video())):
+        if i == index:
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            cv2.imwrite(str(dest), cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
+            return dest
+    raise IndexError(f"carphone has no frame {index}")
+
+
 def fetch_all() -> list[Path]:
     paths = [p.path for p in asterisk_prompts()[:3]]
     paths += [codec2_speech(name) for name in ("hts1a", "morig", "forig")]
@@ -236,6 +254,7 @@ __all__ = [
     "asterisk_prompt",
     "asterisk_prompts",
     "cache_dir",
+    "carphone_frame",
     "carphone_video",
     "codec2_speech",
     "fetch_all",

@@ -141,17 +141,20 @@ def mouth_frames(
     track_teeth: Sequence[float],
     track_speaking: Sequence[float],
     fps: float,
+    track_tongue: Sequence[float] | None = None,
 ) -> list[MouthFrame]:
     """Per-frame MouthFrames; voice activity is smoothed (~0.25 s) because it drives the
     amplitude of head motion, which must not jump when speech starts or stops."""
     speaking = smooth_track(track_speaking, fps, 0.25)
     n = min(len(track_open), len(track_width), len(track_teeth), len(speaking))
+    tongue = np.zeros(n) if track_tongue is None else np.asarray(track_tongue)
     return [
         MouthFrame(
             open=float(track_open[i]),
             width=float(track_width[i]),
             teeth=float(track_teeth[i]),
             speaking=float(speaking[i]),
+            tongue=float(tongue[i]) if i < len(tongue) else 0.0,
         )
         for i in range(n)
     ]

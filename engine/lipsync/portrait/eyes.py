@@ -14,9 +14,17 @@ LID_BAND = 0.7
 # A closed lid's mean colour moves this far towards the cheeks' skin colour times
 # LID_SHADE (eye sockets are a little darker than cheeks).
 LID_TONE, LID_SHADE = 0.5, 0.9
+# The painted lid: how much it covers the stretched skin, how much of that skin's detail
+# it keeps, its bulge over the eyeball (lighter across the middle) and its shadow towards
+# the lashes (shares of its colour).
+LID_OPACITY, LID_DETAIL, LID_FADE_IN = 0.85, 0.6, 0.45
+LID_BULGE, LID_MARGIN_SHADE = 0.06, 0.18
+# The lash line: width in eye-opening heights, how dark (share of the lid's colour), and
+# how opaque.
+LASH_WIDTH, LASH_TONE, LASH_OPACITY = 0.12, 0.3, 0.75
 
 # Blink timing (seconds): closing, fully closed, opening.
-BLINK_CLOSE, BLINK_HOLD, BLINK_OPEN = 0.05, 0.03, 0.07
+BLINK_CLOSE, BLINK_HOLD, BLINK_OPEN = 0.07, 0.04, 0.12
 
 
 class EyeRig:
@@ -49,6 +57,7 @@ class EyeRig:
         quad = np.array([[u0, top], [u1, top], [u0, bottom], [u1, bottom]])
         xy = self.origin + quad[:, :1] * ex + quad[:, 1:] * self.ey
         self.box = Box.around(xy).grow(1)
+        self.half_length = length / 2.0
 
     def _to_uv(self, points: np.ndarray) -> np.ndarray:
         d = points - self.origin
@@ -101,8 +110,16 @@ class EyeRig:
         map_y += dv * np.float32(self.ey[1])
 
     def paint(self, frame: np.ndarray, forward: np.ndarray, closed: float) -> None:
-        """Soften the newly covered part of the eye (in place, output pixels)."""
-        if closed < 0.2:
+        """Draw the lid over the part of the eye it now covers (in place, output pixels).
+
+        The warp has already slid the lid skin down, but that skin is a thin band
+        stretched over the whole eye, so on its own it reads as a smear. A real closed lid
+        is a smooth, lit bulge over the eyeball ending in a dark line of lashes: the
+        covered part is repainted in the lid's own colour, shaded like a bulge (a little
+        lighter across its middle, darker towards the lashes), keeping a trace of the
+        stretched texture, and a lash line is drawn along the moving margin.
+        """
+        if closed < 0.05:
             return
         height, width = frame.shape[:2]
         corners = np.array(
@@ -127,39 +144,50 @@ class EyeRig:
         u, v = self._grid_uv(hx, hy)
         up, lo = self._lids(u)
         lid = self.lid_v(up, lo, closed)
-        soft = 0.15 * self.opening + 0.5
-        # Up to just past the lid line, so the blur also hides the cut between the lid
-        # and the lower lid.
-        cover = np.clip((v - up + soft) / soft, 0, 1) * np.clip((lid + soft - v) / soft, 0, 1)
-        weight = (0.8 * closed) * cover
-        if not np.any(weight > 0.01):
+        covered = np.maximum(lid - up, 1e-3)
+        soft = max(0.6, 0.08 * self.opening)
+        # The covered part of the eye: from the lid's resting line down to its margin.
+        cover = np.clip((v - up + soft) / soft, 0, 1) * np.clip((lid - v) / soft + 0.5, 0, 1)
+        across = np.clip(np.abs(u) / max(self.half_length, 1.0), 0.0, 1.0)
+        inside_eye = (np.abs(u) < self.half_length).astype(np.float32)
+        cover *= inside_eye
+        lash_width = max(0.9, LASH_WIDTH * self.opening)
+        # The lashes: a dark line along the margin, thickest in the middle of the lid,
+        # hanging a little below it; visible once the lid has moved down a little.
+        below_margin = v - lid
+        lash = np.clip(1.0 - np.abs(below_margin - 0.2 * lash_width) / lash_width, 0.0, 1.0)
+        lash *= (1.0 - across**2) ** 1.5 * inside_eye * float(smoothstep((closed - 0.05) / 0.3))
+        if not (np.any(cover > 0.01) or np.any(lash > 0.01)):
             return
         region = frame[box.slices()]
-        # Mostly along the lid: stretching leaves vertical streaks, not horizontal ones.
-        blurred = cv2.GaussianBlur(
-            region,
-            (0, 0),
-            sigmaX=max(0.8, 0.35 * self.opening),
-            sigmaY=max(0.5, 0.1 * self.opening),
-        )
-        if self.skin is not None:
-            blurred = self._lit_like_skin(blurred, cover)
-        region[:] = cv2.blendLinear(blurred, region, weight, 1.0 - weight)
+        pixels = region.astype(np.float32)
+        x = np.clip((v - up) / covered, 0.0, 1.0)
+        bulge = 1.0 + LID_BULGE * np.sin(np.pi * np.clip(x * 1.1, 0, 1)) * (1.0 - across**2)
+        shade = bulge * (1.0 - LID_MARGIN_SHADE * smoothstep((x - 0.7) / 0.3))
+        base = self._lid_colour(pixels, cover)
+        # A trace of the stretched skin's own detail (high-pass, weakened), no streaks.
+        detail = pixels - cv2.GaussianBlur(pixels, (0, 0), max(1.0, 0.15 * self.opening))
+        painted = base[None, None, :] * shade[..., None] + LID_DETAIL * detail
+        # Into the stretched skin above gradually: the lid has no edge where it folds.
+        a = (LID_OPACITY * cover * smoothstep(x / LID_FADE_IN))[..., None]
+        out = pixels * (1.0 - a) + painted * a
+        lash_colour = base * LASH_TONE
+        out = out + (lash_colour[None, None, :] - out) * (LASH_OPACITY * lash)[..., None]
+        region[:] = np.clip(out + 0.5, 0, 255).astype(np.uint8)
 
-    def _lit_like_skin(self, lid: np.ndarray, cover: np.ndarray) -> np.ndarray:
-        """Shift the closed lid's tone part of the way to the face's skin.
-
-        The stretched band is the lid's own skin, but in a deep-set eye it is the
-        shadowed fold under the brow: stretched over the whole eye it makes a grey
-        patch. A closed lid catches the light like the skin around it, so its mean
-        colour moves towards the skin's (its texture and lash line stay).
-        """
+    def _lid_colour(self, pixels: np.ndarray, cover: np.ndarray) -> np.ndarray:
+        """The closed lid's colour: the stretched lid skin's, moved part of the way to
+        the face's skin (in a deep-set eye the lid band is the shadowed fold under the
+        brow, which stretched over the eye would make a grey patch; a closed lid catches
+        the light like the skin around it)."""
         inside = cover > 0.5
-        if not np.any(inside) or self.skin is None:
-            return lid
-        mean = lid[inside].astype(np.float32).mean(axis=0)
-        shift = LID_TONE * (self.skin * LID_SHADE - mean)
-        return np.clip(lid.astype(np.float32) + shift, 0, 255).astype(np.uint8)
+        if np.any(inside):
+            lid = np.median(pixels[inside], axis=0)
+        else:
+            lid = self.skin if self.skin is not None else np.full(3, 160.0, np.float32)
+        if self.skin is None:
+            return lid.astype(np.float32)
+        return (lid + LID_TONE * (self.skin * LID_SHADE - lid)).astype(np.float32)
 
 
 class Blinks:

@@ -22,6 +22,7 @@ class MouthFrame:
     width: float  # -1 rounded .. 0 neutral .. +1 spread
     teeth: float  # 0..1 upper teeth visibility
     speaking: float  # 0..1 voice activity
+    tongue: float = 0.0  # 0..1 tongue tip raised behind the upper teeth (l, th)
 
 
 CLOSED = MouthFrame(open=0.0, width=0.0, teeth=0.0, speaking=0.0)

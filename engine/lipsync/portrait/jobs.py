@@ -69,7 +69,12 @@ def render_portrait(spec: JobSpec, ctx: JobContext) -> HandlerResult:
             image, face, size, seed=spec.params["seed"], style=style, mask=mask
         )
         mouths = mouth_frames(
-            limit_rate(sealed(track.open), fps), track.width, track.teeth, track.speaking, fps
+            limit_rate(sealed(track.open), fps),
+            track.width,
+            track.teeth,
+            track.speaking,
+            fps,
+            track.tongue,
         )
         frames = (animator.frame(i, fps, mouth) for i, mouth in enumerate(mouths))
         seconds = encode(spec, ctx, size, frames, n_frames, soundtrack)
@@ -105,20 +110,17 @@ def render_duet(spec: JobSpec, ctx: JobContext) -> HandlerResult:
             own = frame_count(len(voice), ANALYSIS_RATE, fps)
             track = _track(voice, fps, own)
             start_frame = round(start / ANALYSIS_RATE * fps)
-            sides.append(
-                mouth_frames(
-                    *(
-                        place_track(values, start_frame, n_frames, 0.0)
-                        for values in (
-                            limit_rate(sealed(track.open), fps),
-                            track.width,
-                            track.teeth,
-                            track.speaking,
-                        )
-                    ),
-                    fps,
+            placed = [
+                place_track(values, start_frame, n_frames, 0.0)
+                for values in (
+                    limit_rate(sealed(track.open), fps),
+                    track.width,
+                    track.teeth,
+                    track.speaking,
+                    track.tongue,
                 )
-            )
+            ]
+            sides.append(mouth_frames(*placed[:4], fps, placed[4]))
     size = fit_resolution(image.shape[1], image.shape[0], SHORT_SIDE[spec.params["resolution"]])
     with ctx.stage("rendering"):
         animator = DuetAnimator(

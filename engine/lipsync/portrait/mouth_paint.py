@@ -34,6 +34,15 @@ def _median_colour(
 # Boundaries between upper teeth, in s from the middle (incisors, laterals, canines,
 # premolars); they crowd towards the corners because the arch turns away from the camera.
 _TOOTH_EDGES = np.array([0.0, 0.29, 0.53, 0.73, 0.89, 1.02], np.float32)
+# The lower incisors are narrower: four of them fill about what two upper ones do.
+_LOWER_TOOTH_EDGES = np.array([0.0, 0.16, 0.32, 0.47, 0.6], np.float32)
+# The lower teeth's tips at most (m), and how much darker than the upper teeth they are.
+LOWER_TEETH_LENGTH, LOWER_TEETH_SHADE = 0.14, 0.72
+# How much darker the middle of a wide-open mouth is than its lit rim.
+THROAT_DARK = 0.55
+# The glint on the lower lip: strength, how far under the opening (m), width (m), and how
+# white (the rest is the lip's own colour).
+WET_ALPHA, WET_OFFSET, WET_WIDTH, WET_WHITE = 0.22, 0.07, 0.045, 0.5
 
 
 class MouthPainter:
@@ -101,6 +110,36 @@ class MouthPainter:
         a = alpha[:, None]
         painted = pixels * (1.0 - a) + colour * a + 0.5
         region[rows, cols] = np.clip(painted, 0, 255).astype(np.uint8)
+        self._wet_lip(frame, polygon, inverse, st)
+
+    def _wet_lip(
+        self, frame: np.ndarray, polygon: np.ndarray, inverse: np.ndarray, st: MouthState
+    ) -> None:
+        """A soft highlight along the wet inner part of the lower lip, just under the
+        opening's edge: parted lips glint there, painted or not."""
+        strength = WET_ALPHA * smoothstep((st.gap - 0.08) / 0.25)
+        if strength <= 0.0:
+            return
+        m = self.rig.ref.m
+        half = len(polygon) // 2
+        bottom = polygon[half:][::-1]
+        keep = slice(int(0.2 * half), max(int(0.8 * half), int(0.2 * half) + 2))
+        forward = cv2.invertAffineTransform(np.asarray(inverse, np.float64))
+        down = forward[:, 1] / max(float(np.hypot(*forward[:, 1])), 1e-6)
+        line = bottom[keep] + down * (WET_OFFSET * m)
+        width = max(1.0, WET_WIDTH * m)
+        height, frame_width = frame.shape[:2]
+        box = Box.around(line).grow(int(np.ceil(2 * width)) + 2).clip(frame_width, height)
+        if box.empty:
+            return
+        glint = np.zeros((box.height, box.width), np.float32)
+        points = np.round((line - [box.x0, box.y0]) * 16).astype(np.int32)
+        cv2.polylines(glint, [points], False, 1.0, max(1, round(width)), cv2.LINE_AA, shift=4)
+        glint = cv2.GaussianBlur(glint, (0, 0), max(0.6, 0.5 * width)) * strength
+        region = frame[box.slices()].astype(np.float32)
+        light = self.lip * (1.0 - WET_WHITE) + 255.0 * WET_WHITE
+        region += (light[None, None, :] - region) * glint[..., None]
+        frame[box.slices()] = np.clip(region + 0.5, 0, 255).astype(np.uint8)
 
     def _colour(
         self, s_out: np.ndarray, t_out: np.ndarray, st: MouthState, region: np.ndarray
@@ -115,11 +154,14 @@ class MouthPainter:
         gap = np.maximum(bottom - top, 1e-3)
         across = across_mouth(rig, s)
         depth = np.clip(np.minimum(t - top, bottom - t) / (0.5 * gap), 0.0, 1.0)
-        # Cavity: red-brown near the lips, darker towards the back and the corners (but
-        # never black: a mouth interior is lit by light bouncing off teeth and tongue).
-        shade = (1.0 - 0.4 * depth) * (1.0 - 0.35 * across**2)
-        colour = self.cavity * shade[..., None]
-        colour = self._tongue(colour, t, bottom, gap, across, px)
+        # Cavity: red-brown just inside the lips, falling off into a dark throat in the
+        # middle and towards the back corners (never quite black: light bounces in off
+        # the teeth and tongue).
+        throat = depth**1.3 * (1.0 - across**2) * smoothstep((gap - 0.1) / 0.5)
+        shade = (1.0 - 0.35 * depth - THROAT_DARK * throat) * (1.0 - 0.35 * across**2)
+        colour = self.cavity * np.maximum(shade, 0.15)[..., None]
+        colour = self._tongue(colour, t, top, bottom, gap, across, st, px)
+        colour = self._lower_teeth(colour, s_out, t, bottom, gap, across, st, px)
         if self.photo_teeth is not None:
             keep = self._photo_teeth(lips, s, t, top, gap, st, px, region)
         else:
@@ -179,22 +221,60 @@ class MouthPainter:
         self,
         colour: np.ndarray,
         t: np.ndarray,
+        top: np.ndarray,
         bottom: np.ndarray,
         gap: np.ndarray,
         across: np.ndarray,
+        st: MouthState,
         px: float,
     ) -> np.ndarray:
-        """A low hump behind the lower lip, only once the mouth is well open."""
+        """The tongue: a low hump behind the lower teeth once the mouth is well open, its
+        tip raised towards the upper teeth for l and th (`st.tongue`)."""
         hump = np.sqrt(np.clip(1.0 - (across / 0.8) ** 2, 0.0, 1.0))
-        height = 0.3 * gap * hump
+        raised = st.tongue * smoothstep((gap - 0.08) / 0.2)
+        # A raised tip is narrower and reaches most of the way up the opening.
+        tip = np.sqrt(np.clip(1.0 - (across / 0.5) ** 2, 0.0, 1.0))
+        height = (0.3 * hump + raised * 0.45 * tip) * gap
         above_lip = bottom - t
         cover = np.clip((height - above_lip) / (2.0 * px) + 0.5, 0.0, 1.0)
-        cover *= 0.9 * smoothstep((gap - 0.3) / 0.35)
-        # Lit at the front (by the lower lip), falling into shadow where it curves back.
+        cover *= 0.9 * np.maximum(smoothstep((gap - 0.3) / 0.35), raised)
+        # Lit at the front (by the lower lip), falling into shadow where it curves back;
+        # a raised tip catches the light at its top edge.
         front = np.clip(1.0 - above_lip / np.maximum(height, 1e-3), 0.0, 1.0)
-        light = (0.45 + 0.4 * front) * (1.0 - 0.5 * across**2)
+        light = (0.45 + 0.4 * front + 0.15 * raised * (1.0 - front)) * (1.0 - 0.5 * across**2)
         tongue = self.tongue * light[..., None]
         return colour + (tongue - colour) * cover[..., None]
+
+    def _lower_teeth(
+        self,
+        colour: np.ndarray,
+        s_out: np.ndarray,
+        t: np.ndarray,
+        bottom: np.ndarray,
+        gap: np.ndarray,
+        across: np.ndarray,
+        st: MouthState,
+        px: float,
+    ) -> np.ndarray:
+        """The tips of the lower teeth above the lower lip, in the shade of the upper
+        lip and teeth: seen on most open vowels, hidden while the mouth is barely open."""
+        amount = min(1.0, 0.4 + st.teeth) * smoothstep((st.gap - 0.2) / 0.35)
+        if amount <= 0.0:
+            return colour
+        mid = 0.5 * (self.rig.s_left + self.rig.s_right)
+        rel = np.abs(s_out - mid)
+        to_edge = np.min(np.abs(rel[..., None] - _LOWER_TOOTH_EDGES[1:]), axis=-1)
+        to_edge = np.minimum(to_edge, rel)
+        notch = 0.03 * np.exp(-((to_edge / 0.035) ** 2))
+        length = amount * LOWER_TEETH_LENGTH * (1.0 - 0.7 * across**2) - notch
+        length = np.minimum(length, 0.3 * gap)
+        above_lip = bottom - t
+        cover = np.clip((length - above_lip) / (1.6 * px) + 0.5, 0.0, 1.0)
+        cover *= (above_lip > -0.5 * px) * (1.0 - smoothstep((across - 0.55) / 0.3))
+        rounded = 0.8 + 0.2 * smoothstep(to_edge / 0.05)
+        light = LOWER_TEETH_SHADE * rounded * (1.0 - 0.5 * across**1.3)
+        teeth = self.teeth * light[..., None]
+        return colour + (teeth - colour) * cover[..., None]
 
     def _teeth(
         self,
@@ -230,7 +310,9 @@ class MouthPainter:
         # (translucent) along the biting edge.
         lip_shadow = 1.0 - (0.2 + 0.2 * detail) * (1.0 - smoothstep(below_lip / 0.16))
         edge = smoothstep((below_lip - 0.7 * length) / np.maximum(0.3 * length, 1e-3))
-        light = separation * lip_shadow * (1.0 - 0.6 * across**1.3) * (1.0 - 0.12 * edge)
+        # Each tooth is a little rounded: lighter across its face than at its sides.
+        rounded = 0.86 + 0.14 * smoothstep(to_edge / 0.07)
+        light = separation * rounded * lip_shadow * (1.0 - 0.6 * across**1.3) * (1.0 - 0.12 * edge)
         teeth = self.teeth * light[..., None]
         return colour + (teeth - colour) * cover[..., None]
 

@@ -78,7 +78,7 @@ CLOSE_INSET_PX = 0.6
 INTERIOR_INTO_LIP_PX = 1.0
 
 # Upper teeth shown at teeth=1, below the upper lip in the middle of the mouth.
-TEETH_LENGTH = 0.4
+TEETH_LENGTH = 0.34
 
 # The photo's teeth fill at most this share of the opening (the rest is mouth).
 TEETH_MAX_SHARE = 0.6
@@ -146,6 +146,7 @@ class MouthState:
     width: float  # -1..1 after expressiveness
     teeth: float
     ramp: float  # length of the below-corner ramp (keeps the field fold-free)
+    tongue: float = 0.0  # 0..1 tongue tip raised behind the upper teeth
 
     @property
     def lower(self) -> float:
@@ -297,7 +298,8 @@ class MouthRig:
         width = clipped(mouth.width * expressiveness, -1.2, 1.2)
         teeth = clipped(mouth.teeth, 0.0, 1.0)
         ramp = max(0.6, 2.3 * gap, 2.2 * self.jaw_close)
-        return MouthState(gap=gap, width=width, teeth=teeth, ramp=ramp)
+        tongue = clipped(mouth.tongue, 0.0, 1.0)
+        return MouthState(gap=gap, width=width, teeth=teeth, ramp=ramp, tongue=tongue)
 
     def undo_width(
         self, s: np.ndarray, t: np.ndarray, st: MouthState

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import numpy as np
 
-# Full openings per second: shut to wide open in about 90 ms (2-3 frames at 25-30 fps).
-OPEN_RATE = 11.0
+# Full openings per second: shut to wide open in about 110 ms (3 frames at 25-30 fps).
+OPEN_RATE = 9.0
 
 
 def limit_rate(

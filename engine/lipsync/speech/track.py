@@ -32,6 +32,7 @@ class MouthTrack:
     width: np.ndarray  # float32 (n,), -1 = rounded/pursed .. 0 neutral .. +1 = spread
     teeth: np.ndarray  # float32 (n,), 0..1 how much of the upper teeth shows
     speaking: np.ndarray  # float32 (n,), 0..1 smoothed voice activity
+    tongue: np.ndarray  # float32 (n,), 0..1 the tongue tip raised behind the teeth (l, th)
     phones: list[Phone] = field(default_factory=list)  # recognised (phone, start_s, end_s)
 
     @property
@@ -158,7 +159,7 @@ def _sample(curves: Curves, fps: float, n_frames: int, duration_s: float) -> dic
     times = np.arange(n_frames, dtype=np.float64) / fps
     beyond = times > duration_s + 0.05
     out: dict[str, np.ndarray] = {}
-    for name in ("open", "width", "teeth", "speaking"):
+    for name in ("open", "width", "teeth", "speaking", "tongue"):
         values = np.interp(times, grid, getattr(curves, name)).astype(np.float32)
         values[beyond] = 0.0
         out[name] = values
@@ -170,6 +171,7 @@ def _sample(curves: Curves, fps: float, n_frames: int, duration_s: float) -> dic
             if 0 <= i < n_frames:
                 out["open"][i] = 0.0
                 out["teeth"][i] = 0.0
+                out["tongue"][i] = 0.0
     out["open"] = limit_rate(out["open"], fps)
     out["teeth"] = np.minimum(out["teeth"], limit_rate(out["teeth"], fps))
     return out
@@ -207,4 +209,5 @@ def mouth_track(
         teeth=sampled["teeth"],
         speaking=sampled["speaking"],
         phones=phones,
+        tongue=sampled["tongue"],
     )

@@ -40,6 +40,7 @@ class Shape(NamedTuple):
     open: float
     width: float
     teeth: float
+    tongue: float = 0.0
 
 
 class Viseme(StrEnum):
@@ -66,7 +67,7 @@ SHAPES: dict[Viseme, Shape] = {
     Viseme.ROUNDED: Shape(0.5, -0.55, 0.2),
     Viseme.PURSED: Shape(0.2, -0.9, 0.05),
     Viseme.LIP_TEETH: Shape(0.1, 0.05, 1.0),
-    Viseme.TONGUE: Shape(0.3, 0.1, 0.6),
+    Viseme.TONGUE: Shape(0.3, 0.1, 0.6, 1.0),
     Viseme.SPREAD: Shape(0.25, 0.8, 0.85),
 }
 
@@ -98,7 +99,7 @@ _PAUSE_SHAPE = Shape(0.06, 0.0, 0.3)
 _WINDOW = 400  # 25 ms analysis window
 _FFT_SIZE = 512
 _SHORT_PHONE_FRAMES = 4  # phones under 40 ms only half reach their own target
-_SMOOTH_SIGMA_S = {"open": 0.018, "width": 0.03, "teeth": 0.022}
+_SMOOTH_SIGMA_S = {"open": 0.018, "width": 0.03, "teeth": 0.022, "tongue": 0.025}
 _CLOSURE_MIN_FRAMES = 3  # 30 ms: at least one frame at 30 fps falls inside
 _CLOSURE_RAMP_FRAMES = 4  # lips take ~40 ms to part after a closure
 _MIN_SPEECH_OVER_FLOOR_DB = 10.0  # quieter than this over the noise floor is not speech
@@ -140,6 +141,7 @@ class Curves:
     teeth: np.ndarray
     speaking: np.ndarray
     closures: list[tuple[float, float]]  # (start_s, end_s) where the lips are shut
+    tongue: np.ndarray  # 0..1: the tongue tip raised behind the upper teeth (l, th)
 
 
 def n_grid_frames(n_samples: int) -> int:
@@ -299,7 +301,7 @@ def _shape_of(segments: list[_Segment], i: int) -> Shape:
         return _PAUSE_SHAPE
     shape = SHAPES[viseme]
     if segments[i].phone in _TRANSPARENT:
-        shape = Shape(shape.open * 0.7, shape.width * 0.7, shape.teeth)
+        shape = Shape(shape.open * 0.7, shape.width * 0.7, shape.teeth, shape.tongue)
     return shape
 
 
@@ -322,12 +324,12 @@ def _blend_short(shapes: list[Shape], segments: list[_Segment]) -> list[Shape]:
 
 
 def _target_curves(segments: list[_Segment], n: int) -> np.ndarray:
-    """(n, 3) step curves of open/width/teeth targets, before any smoothing.
+    """(n, 4) step curves of open/width/teeth/tongue targets, before any smoothing.
 
     No time shift: measured against espeak's phoneme events the smoothed result already
     leads the sound by 10-20 ms, which is where lips naturally are.
     """
-    targets = np.zeros((n, 3), np.float32)
+    targets = np.zeros((n, len(Shape._fields)), np.float32)
     shapes = _blend_short([_shape_of(segments, i) for i in range(len(segments))], segments)
     for seg, shape in zip(segments, shapes, strict=True):
         targets[seg.start : seg.end] = shape
@@ -435,6 +437,7 @@ def mouth_curves(phones: list[Phone], loudness: Loudness, *, expressiveness: flo
     open_ = np.maximum(open_, _SPEECH_MIN_OPEN * (targets[:, 0] > 0)) * cap * gate
     width = _gaussian_smooth(targets[:, 1], _SMOOTH_SIGMA_S["width"]) * gate
     teeth = _gaussian_smooth(targets[:, 2], _SMOOTH_SIGMA_S["teeth"]) * cap * gate
+    tongue = _gaussian_smooth(targets[:, 3], _SMOOTH_SIGMA_S["tongue"]) * cap * gate
     speaking = np.clip(_gaussian_smooth(active.astype(np.float32), _SPEAKING_SMOOTH_S), 0, 1)
     return Curves(
         open=np.clip(open_, 0.0, 1.0),
@@ -442,4 +445,5 @@ def mouth_curves(phones: list[Phone], loudness: Loudness, *, expressiveness: flo
         teeth=np.clip(teeth, 0.0, 1.0),
         speaking=speaking,
         closures=[(s * FRAME_S, (e - 1) * FRAME_S) for s, e in closures],
+        tongue=np.clip(tongue, 0.0, 1.0),
     )
