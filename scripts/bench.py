@@ -176,6 +176,61 @@ async def render_speed(root: Path) -> None:
     )
 
 
+@section("floor")
+async def render_vs_encode(root: Path) -> None:
+    """Portrait render+encode next to encoding the very same frames alone (the floor no
+    renderer can beat): 8 s clips at 480p and 720p, in this process, one after the other."""
+    from engine.config import load_settings
+    from engine.lipsync.faces import find_face
+    from engine.lipsync.job_media import ANALYSIS_RATE, OUTPUT_RATE
+    from engine.lipsync.portrait import PortraitAnimator, mouth_frames
+    from engine.lipsync.portrait.jobs import sealed
+    from engine.lipsync.speech.motion import limit_rate
+    from engine.lipsync.speech.track import mouth_track
+    from engine.media import Mp4Writer, fit_resolution, load_audio, load_image
+    from tests.support.media import face_photo_path
+
+    render = load_settings().render
+    seconds, fps = 8.0, 25.0
+    voice = _long_voice(root, seconds)
+    audio = load_audio(voice, sample_rate=ANALYSIS_RATE)
+    soundtrack = load_audio(voice, sample_rate=OUTPUT_RATE)
+    n = round(seconds * fps)
+    track = mouth_track(audio, ANALYSIS_RATE, fps, n_frames=n)
+    mouths = mouth_frames(limit_rate(sealed(track.open), fps), track.width, track.teeth,
+                          track.speaking, fps, track.tongue)  # fmt: skip
+    image = load_image(face_photo_path())
+    face = find_face(image)
+    for short in (480, 720):
+        size = fit_resolution(image.shape[1], image.shape[0], short)
+        animator = PortraitAnimator(image, face, size, seed=1)
+
+        def writer(name: str, size: tuple[int, int] = size) -> Mp4Writer:
+            return Mp4Writer(
+                root / name, size[0], size[1], fps, audio=soundtrack,
+                audio_rate=OUTPUT_RATE, crf=render.crf, preset=render.preset,
+            )  # fmt: skip
+
+        started = time.perf_counter()
+        frames = []
+        with writer(f"floor_render_{short}.mp4") as out:
+            for i, mouth in enumerate(mouths):
+                frame = animator.frame(i, fps, mouth)
+                frames.append(frame)
+                out.write(frame)
+        both = time.perf_counter() - started
+        started = time.perf_counter()
+        with writer(f"floor_encode_{short}.mp4") as out:
+            for frame in frames:
+                out.write(frame)
+        alone = time.perf_counter() - started
+        print(
+            f"portrait {short}p: render+encode {both / seconds:.3f} s/s, encode alone "
+            f"{alone / seconds:.3f} s/s: {both / alone:.2f}x the floor (goal <= 2.5x)"
+        )
+        del frames
+
+
 async def _poll_load(base: str, key: str, job_id: str, seconds: float, clients: int) -> str:
     """Poll one job with `wrk` (a C load generator: a Python client would measure itself)."""
     import shutil

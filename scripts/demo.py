@@ -24,8 +24,10 @@ from scripts.dub_quality import (
     make_cut_source,
 )
 from scripts.dub_quality import make_source as make_hard_source
+from scripts.portrait_sheet import speech_sheet
 from scripts.quality import render_local
 from tests.support import real_media
+from tests.support.forced_align import align
 from tests.support.hard_sources import HardSource
 from tests.support.media import astronaut_photo_path, face_photo_path
 from tests.support.speech import speak
@@ -35,6 +37,27 @@ SENTENCES = {
     "en": "Hello there, my name is Grace. Bob bought a big map of the old city.",
     "es": "Hola, me llamo Grace. Mi mamá compró un mapa bonito para el viaje.",
 }
+
+
+HARD_PHOTO_PROMPT = "vm-invalid-password"
+
+
+def hard_photos(out: Path) -> dict[str, Path]:
+    photos = {name: real_media.group_face(name, out) for name in real_media.GROUP_FACES}
+    photos["carphone"] = real_media.carphone_frame(64, out)
+    return photos
+
+
+def blinks(photo: Path, *, seed: int, fps: float = 25.0, limit: int = 400) -> list[int]:
+    """Frames where a render of `photo` with `seed` has its eyes fully shut (the blink
+    schedule depends on the seed alone)."""
+    from engine.lipsync.faces import find_face
+    from engine.lipsync.portrait import PortraitAnimator
+    from engine.media import load_image
+
+    image = load_image(photo)
+    animator = PortraitAnimator(image, find_face(image), (480, 480), seed=seed)
+    return [i for i in range(limit) if animator.eyes_closed(i, fps) >= 1.0]
 
 
 def duet_photo(dest: Path) -> Path:
@@ -111,6 +134,16 @@ def main(argv: list[str] | None = None) -> int:
     for video in samples:
         sheet = contact_sheet(video, video.with_suffix(".png"))
         print(f"contact sheet: {sheet}")
+    # Hard photos (a laugh with teeth, a smile, a turned head, eyes down, a 60 px face)
+    # speaking a real read prompt; sheets at p/b/m, open vowels, a blink and rest.
+    prompt = real_media.asterisk_prompt(HARD_PHOTO_PROMPT)
+    truth = align(prompt.path, prompt.text)
+    for name, path in hard_photos(out).items():
+        video = out / f"portrait_{name}.mp4"
+        render("lipsync-image", {"image": path, "audio": prompt.path}, {"seed": 7}, video)
+        sheet = speech_sheet(video, truth, video.with_suffix(".png"),
+                             blink_frames=blinks(path, seed=7))  # fmt: skip
+        print(f"contact sheet (p/b/m, open vowels, blink): {sheet}")
     # Dubbing: a source with camera motion and a cut (both photos speaking English),
     # re-voiced in Spanish; its sheet shows source frames over the dubbed ones.
     source = make_cut_source(photo, astronaut_photo_path(), voices["en"], out / "dub_source.mp4")

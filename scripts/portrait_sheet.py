@@ -204,3 +204,47 @@ def _grid(tiles: list[np.ndarray], columns: int) -> np.ndarray:
 
 if __name__ == "__main__":
     raise SystemExit(main())
+
+
+def speech_sheet(
+    video: Path,
+    phones: list,
+    dest: Path,
+    *,
+    blink_frames: list[int] = (),  # type: ignore[assignment]
+    offset_s: float = 0.0,
+) -> Path:
+    """A sheet of a rendered talking portrait at the frames a viewer checks: the middle of
+    p/b/m (lips must touch), of open vowels (mouth open, teeth, tongue), a blink, and
+    rest; each crop labelled with what it shows. `phones` are truth phones
+    (`TruthPhone`: phoneme, start_s, end_s, kind)."""
+    from engine.lipsync.faces import detect_faces
+    from engine.media import iter_video_frames, probe
+
+    fps = float(probe(video).fps or 25.0)
+    wanted: dict[int, str] = {}
+    for kind, label, count in (("bilabial", "p/b/m", 3), ("open_vowel", "open vowel", 3)):
+        picks = [p for p in phones if p.kind == kind]
+        for phone in picks[:: max(1, len(picks) // count)][:count]:
+            middle = (phone.start_s + phone.end_s) / 2 + offset_s
+            wanted[round(middle * fps)] = f"{label} {phone.phoneme}"
+    for index in list(blink_frames)[:1]:
+        wanted[index] = "blink"
+    wanted.setdefault(2, "rest")
+    frames = {i: f for i, f in enumerate(iter_video_frames(video)) if i in wanted}
+    tiles = []
+    for index in sorted(frames):
+        frame = frames[index]
+        faces = detect_faces(frame, max_faces=1)
+        if faces:
+            x0, y0, x1, y1 = faces[0].box
+            pad = int(0.15 * (x1 - x0))
+            frame = frame[max(0, y0 - pad) : y1 + pad, max(0, x0 - pad) : x1 + pad]
+        tile = cv2.resize(
+            np.ascontiguousarray(frame), (320, 320 * frame.shape[0] // frame.shape[1])
+        )
+        tiles.append(_label(tile, f"{index / fps:.2f}s {wanted[index]}"))
+    height = min(t.shape[0] for t in tiles)
+    sheet = _grid([t[:height] for t in tiles], min(4, len(tiles)))
+    cv2.imwrite(str(dest), cv2.cvtColor(sheet, cv2.COLOR_RGB2BGR))
+    return dest

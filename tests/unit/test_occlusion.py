@@ -174,4 +174,4 @@ def test_lips_never_jump_but_closures_stay_shut() -> None:
     limited = limit_rate(openness, fps)
     assert np.abs(np.diff(limited)).max() <= 9.0 / fps + 1e-6
     assert (limited[openness == 0] == 0).all()
-    assert limited[3] > 0.8 and (limited <= openness + 1e-6).all()
+    assert limited[3] > 0.7 and (limited <= openness + 1e-6).all()

@@ -14,7 +14,7 @@ from engine.lipsync.faces import Face
 from engine.lipsync.portrait.geometry import Box, polygon_alpha, smoothstep
 from engine.lipsync.portrait.mouth_rig import TEETH_LENGTH, Lips, MouthRig, MouthState, across_mouth
 
-CREASE_ALPHA = 0.8
+CREASE_ALPHA = 0.65
 
 
 def _median_colour(
@@ -69,7 +69,7 @@ class MouthPainter:
         ivory = _tint([228, 222, 204], colour)
         self.teeth = np.clip(ivory * cast * light, 0, 250)
         self.cavity = self.lip * _tint([0.38, 0.21, 0.20], colour) + _tint([8, 3, 3], colour)
-        self.crease = self.lip * _tint([0.52, 0.38, 0.38], colour)
+        self.crease = self.lip * _tint([0.62, 0.48, 0.48], colour)
         self.tongue = self.lip * _tint([0.75, 0.5, 0.5], colour) + _tint([20, 2, 4], colour)
 
     def paint(

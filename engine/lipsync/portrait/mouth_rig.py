@@ -77,6 +77,8 @@ CLOSE_INSET_PX = 0.6
 # its soft edge lets through is lip, not the lip/teeth boundary.
 INTERIOR_INTO_LIP_PX = 1.0
 
+# How much further the lips part when the photo's own teeth are shown (see `state`).
+PHOTO_TEETH_OPENING = 1.3
 # Upper teeth shown at teeth=1, below the upper lip in the middle of the mouth.
 TEETH_LENGTH = 0.34
 
@@ -85,7 +87,7 @@ TEETH_MAX_SHARE = 0.6
 
 # Closed lips over a photo's open mouth: width of their crease (at least this many
 # pixels, or this many m on a large face) and its opacity.
-CREASE_PX, CREASE_WIDTH = 1.3, 0.035
+CREASE_PX, CREASE_WIDTH = 1.0, 0.02
 
 
 class _MouthFrameOfReference:
@@ -285,7 +287,7 @@ class MouthRig:
         s_half = max(self.s_jaw + 0.6, 2.1)
         lip_top = float(self._lines[0].min())
         t_top = min(-1.45, lip_top - max(UPPER_REACH, CLOSE_REACH_UP) - 0.1)
-        t_bottom = self.t_chin + 1.3 * OPEN_GAP + self.neck_reach + 0.2
+        t_bottom = self.t_chin + 1.3 * OPEN_GAP * PHOTO_TEETH_OPENING + self.neck_reach + 0.2
         corners_s = np.array([-s_half, s_half, -s_half, s_half])
         corners_t = np.array([t_top, t_top, t_bottom, t_bottom])
         x, y = ref.to_xy(corners_s, corners_t)
@@ -295,6 +297,11 @@ class MouthRig:
 
     def state(self, mouth: MouthFrame, expressiveness: float) -> MouthState:
         gap = clipped(mouth.open * expressiveness, 0.0, 1.3) * OPEN_GAP
+        if self.photo_teeth:
+            # The photo's own teeth fill the top of the opening (painted ones are shorter
+            # and hang behind the lip), so the lips part further for the same dark
+            # opening: a smile that barely parts reads as closed lips over teeth.
+            gap *= PHOTO_TEETH_OPENING
         width = clipped(mouth.width * expressiveness, -1.2, 1.2)
         teeth = clipped(mouth.teeth, 0.0, 1.0)
         ramp = max(0.6, 2.3 * gap, 2.2 * self.jaw_close)
