@@ -38,6 +38,8 @@ _TOOTH_EDGES = np.array([0.0, 0.29, 0.53, 0.73, 0.89, 1.02], np.float32)
 _LOWER_TOOTH_EDGES = np.array([0.0, 0.16, 0.32, 0.47, 0.6], np.float32)
 # The lower teeth's tips at most (m), and how much darker than the upper teeth they are.
 LOWER_TEETH_LENGTH, LOWER_TEETH_SHADE = 0.14, 0.72
+# How different one tooth is from the next (share of length and light).
+TOOTH_VARIATION = 0.05
 # How much darker the middle of a wide-open mouth is than its lit rim.
 THROAT_DARK = 0.55
 # The glint on the lower lip: strength, how far under the opening (m), width (m), and how
@@ -297,7 +299,9 @@ class MouthPainter:
         to_edge = np.min(np.abs(rel[..., None] - _TOOTH_EDGES[1:]), axis=-1)
         to_edge = np.minimum(to_edge, rel)
         notch = 0.045 * np.exp(-((to_edge / 0.045) ** 2))
-        length = st.teeth * TEETH_LENGTH * (1.0 - 0.4 * across**2) - notch
+        # No two teeth alike: each a little longer or shorter, lighter or darker.
+        own = _tooth_variation(s_out - mid, _TOOTH_EDGES)
+        length = st.teeth * TEETH_LENGTH * (1.0 - 0.4 * across**2) * (1.0 + 0.5 * own) - notch
         below_lip = t - top
         cover = np.clip((length - below_lip) / (1.6 * px) + 0.5, 0.0, 1.0)
         cover *= smoothstep((gap - 0.06) / 0.2) * min(1.0, st.teeth * 2.5)
@@ -311,10 +315,17 @@ class MouthPainter:
         lip_shadow = 1.0 - (0.2 + 0.2 * detail) * (1.0 - smoothstep(below_lip / 0.16))
         edge = smoothstep((below_lip - 0.7 * length) / np.maximum(0.3 * length, 1e-3))
         # Each tooth is a little rounded: lighter across its face than at its sides.
-        rounded = 0.86 + 0.14 * smoothstep(to_edge / 0.07)
+        rounded = (0.86 + 0.14 * smoothstep(to_edge / 0.07)) * (1.0 + own)
         light = separation * rounded * lip_shadow * (1.0 - 0.6 * across**1.3) * (1.0 - 0.12 * edge)
         teeth = self.teeth * light[..., None]
         return colour + (teeth - colour) * cover[..., None]
+
+
+def _tooth_variation(offset: np.ndarray, edges: np.ndarray) -> np.ndarray:
+    """A small fixed irregularity per tooth (about +-5%), from which tooth (counted from
+    the middle, signed by side) the point at `offset` along the lips falls on."""
+    index = np.searchsorted(edges, np.abs(offset)) * np.sign(offset)
+    return (TOOTH_VARIATION * np.sin(2.7 * index + 0.9)).astype(np.float32)
 
 
 def _saturation(rgb: np.ndarray) -> float:
