@@ -184,8 +184,10 @@ def analyse(
     speaker = [identity.get(track, -1) if track >= 0 else -1 for track in video.main_track]
     main_rows = [r.get(t, -1) for r, t in zip(rows, video.main_track, strict=True)]
     try:
-        gaps = np.array([measure(p).gap if p is not None else 0.0 for p in video.main])
-        covered = occlusion.find(store.read(), main_rows, speaker, gaps, fps)
+        shapes = [measure(p) if p is not None else None for p in video.main]
+        gaps = np.array([s.gap if s is not None else 0.0 for s in shapes])
+        yaws = np.array([s.yaw if s is not None else 0.0 for s in shapes])
+        covered = occlusion.find(store.read(), main_rows, speaker, gaps, fps, yaws)
     finally:
         store.remove()
     smooth = smoothed_main(video, fps)

@@ -30,7 +30,7 @@ from engine.lipsync.dubbing.tracking import STABLE, columns, eye_frame, pose
 _STABLE = columns(STABLE)
 
 # (full effect up to, nothing from) for each measure.
-YAW = (0.30, 0.55)  # nose offset from the eye midpoint, eye distances (~28 and ~45 deg)
+YAW = (0.28, 0.48)  # nose offset from the eye midpoint, eye distances (~27 and ~45 deg)
 PITCH = (0.18, 0.40)  # change from the speaker's median pitch, eye distances
 ROLL_DEG = (35.0, 60.0)
 EYES_PX = (22.0, 12.0)  # distance between the eye centres (falls: larger is better)

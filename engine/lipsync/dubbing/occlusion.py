@@ -58,6 +58,10 @@ _REFERENCE_FRAMES = 240
 _MIN_REFERENCE_FRAMES = 12
 _CHUNK = 256
 _BINS = 3
+# Head turns (nose offset from the eyes' middle, eye distances) that change how the lower
+# face looks in the template (the far cheek narrows, the nose hides the lip's far end):
+# each speaker's usual look is learnt per step of turn.
+_YAW_EDGES = np.array([-0.3, -0.18, -0.07, 0.07, 0.18, 0.3])
 # Frames with more of the template covered than this are kept this long (s) away from
 # the second round's learning.
 _DIRTY_SHARE = 0.005
@@ -326,6 +330,11 @@ def _gap_bins(gaps: np.ndarray) -> np.ndarray:
     return np.searchsorted(edges, gaps).astype(np.int64)
 
 
+def _pose_bins(yaws: np.ndarray) -> np.ndarray:
+    """Which way the head is turned, in a few steps (see `_YAW_EDGES`)."""
+    return np.searchsorted(_YAW_EDGES, np.nan_to_num(yaws)).astype(np.int64)
+
+
 def _lighting(deviation: np.ndarray) -> np.ndarray:
     """Per frame and Lab channel, the overall shift of the skin (lighting, white balance)."""
     skin = sm.zones() == sm.SKIN
@@ -540,14 +549,21 @@ def _complete(covered: np.ndarray, mouth: _MouthColumns) -> np.ndarray:
 
 
 def find(
-    pictures: np.ndarray, rows: list[int], speaker: list[int], gaps: np.ndarray, fps: float
+    pictures: np.ndarray,
+    rows: list[int],
+    speaker: list[int],
+    gaps: np.ndarray,
+    fps: float,
+    yaws: np.ndarray | None = None,
 ) -> Occlusion:
     """Occlusion of every dubbed frame. `rows[j]` is the store row of the dubbed face in
-    source frame `j` (-1: none), `speaker[j]` its speaker and `gaps[j]` how open its mouth
-    is. Each speaker learns their own usual look, separately for closed, half-open and
-    open mouths (an open mouth stretches the lips and shades the chin), in two rounds: the
-    second learns only from frames well away (`_CLEAR_S`) from anything the first found,
-    so a hand that lingers near the mouth does not teach the face its look."""
+    source frame `j` (-1: none), `speaker[j]` its speaker, `gaps[j]` how open its mouth
+    is and `yaws[j]` how far the head is turned. Each speaker learns their own usual
+    look, separately for closed, half-open and open mouths (an open mouth stretches the
+    lips and shades the chin) and for each step of head turn, falling back to all mouths
+    of that turn, then to all frames, where too few frames show a combination. It learns
+    in two rounds: the second only from frames well away (`_CLEAR_S`) from anything the
+    first found, so a hand that lingers near the mouth does not teach the face its look."""
     n = len(rows)
     visible = np.ones(n, np.float32)
     packed: dict[int, np.ndarray] = {}
@@ -561,7 +577,8 @@ def find(
     clear = max(1, round(_CLEAR_S * fps))
     for frames in frames_of.values():
         frame_rows = np.array([rows[j] for j in frames])
-        mouth_bin = _gap_bins(np.asarray(gaps)[frames])
+        pose = _pose_bins(np.zeros(len(frames)) if yaws is None else np.asarray(yaws)[frames])
+        mouth_bin = pose * _BINS + _gap_bins(np.asarray(gaps)[frames])
         usual = _usuals(pictures, frame_rows, mouth_bin)
         found = _detect(pictures, frame_rows, mouth_bin, usual)
         dirty = np.array([m is not None and m.mean() > _DIRTY_SHARE for m in found])
@@ -569,7 +586,8 @@ def find(
             near = np.convolve(dirty.astype(float), np.ones(2 * clear + 1), "same") > 0
             if (~near).sum() >= 3 * _MIN_REFERENCE_FRAMES:
                 keep = ~near
-                usual = _usuals(pictures, frame_rows[keep], mouth_bin[keep]) or usual
+                again = _usuals(pictures, frame_rows[keep], mouth_bin[keep])
+                usual = {b: again.get(b) or usual[b] for b in usual}
                 found = _detect(pictures, frame_rows, mouth_bin, usual)
         found = _bridge(found)
         for k, covered in enumerate(found):
@@ -621,13 +639,23 @@ def _member_percentile(values: np.ndarray, members: np.ndarray, q: float) -> np.
     return np.where(count > 0, out, np.inf)
 
 
-def _usuals(pictures: np.ndarray, rows: np.ndarray, mouth_bin: np.ndarray) -> list[_Usual | None]:
+def _usuals(
+    pictures: np.ndarray, rows: np.ndarray, look_bin: np.ndarray
+) -> dict[int, _Usual | None]:
+    """The usual look for each (turn, mouth) bin present, with the fallbacks of `find`."""
     everyone = _usual(pictures, rows)
-    return [_usual(pictures, rows[mouth_bin == b]) or everyone for b in range(_BINS)]
+    by_pose: dict[int, _Usual | None] = {}
+    out: dict[int, _Usual | None] = {}
+    for b in np.unique(look_bin).tolist():
+        pose = b // _BINS
+        if pose not in by_pose:
+            by_pose[pose] = _usual(pictures, rows[look_bin // _BINS == pose]) or everyone
+        out[b] = _usual(pictures, rows[look_bin == b]) or by_pose[pose]
+    return out
 
 
 def _detect(
-    pictures: np.ndarray, rows: np.ndarray, mouth_bin: np.ndarray, usual: list[_Usual | None]
+    pictures: np.ndarray, rows: np.ndarray, mouth_bin: np.ndarray, usual: dict[int, _Usual | None]
 ) -> list[np.ndarray | None]:
     """Per frame (in `rows` order): the (H, W) bool mask of what covers it, or None."""
     out: list[np.ndarray | None] = []
@@ -639,9 +667,9 @@ def _detect(
         covered = np.zeros_like(hands)
         lab = _lab(chunk)
         bins = mouth_bin[lo:hi]
-        for b in range(_BINS):
-            reference = usual[b]
-            if reference is not None and np.any(bins == b):
+        for b in np.unique(bins).tolist():
+            reference = usual.get(b)
+            if reference is not None:
                 covered[bins == b] = _foreign(lab[bins == b], reference)
         covered = _steady(covered) | hands
         for k in range(start - lo, start - lo + min(_CHUNK, len(rows) - start)):

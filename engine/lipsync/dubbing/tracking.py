@@ -70,6 +70,8 @@ def key_points(landmarks: np.ndarray) -> np.ndarray:
 
 # Full detection every this many seconds while faces are tracked (to catch newcomers).
 REDETECT_S = 0.5
+# ... and this often while no face is tracked.
+SEARCH_S = 0.08
 # Bhattacharyya distance between thumbnails' colour histograms above which a cut is declared.
 CUT_DISTANCE = 0.45
 # A face is followed only while it is at least this tall (landmark box, output pixels).
@@ -119,6 +121,7 @@ class FaceTracker:
         )
         self.max_tracks = max_tracks
         self.redetect_every = max(1, round(REDETECT_S * fps))
+        self.search_every = max(1, round(SEARCH_S * fps))
         self._index = -1
         self._shot = -1
         self._hist: np.ndarray | None = None
@@ -144,7 +147,10 @@ class FaceTracker:
                 found[track] = landmarks
         lost = len(found) < len(self._tracks)
         self._tracks = found
-        due = self._index - self._last_detect >= self.redetect_every
+        # With no face at all (lost as the head turned, or none yet) look more often: a
+        # face that turns back must be picked up within a few frames.
+        every = self.search_every if not found else self.redetect_every
+        due = self._index - self._last_detect >= every
         if cut or lost or due:
             self._last_detect = self._index
             self._add_new_faces(image)
