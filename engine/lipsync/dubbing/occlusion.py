@@ -24,6 +24,7 @@ per speaker after pass 1 and keeps one packed bit per template pixel and frame.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import itertools
 import os
 from dataclasses import dataclass, field
@@ -62,6 +63,9 @@ _BINS = 3
 # face looks in the template (the far cheek narrows, the nose hides the lip's far end):
 # each speaker's usual look is learnt per step of turn.
 _YAW_EDGES = np.array([-0.3, -0.18, -0.07, 0.07, 0.18, 0.3])
+# How much more a pixel must stand out when judged against a look learnt from other mouth
+# openings of the same turn, or from the whole video.
+_OTHER_MOUTH_STRICTER, _OTHER_TURN_STRICTER = 1.2, 1.7
 # Frames with more of the template covered than this are kept this long (s) away from
 # the second round's learning.
 _DIRTY_SHARE = 0.005
@@ -245,6 +249,9 @@ class _Usual:
     look: np.ndarray  # (H, W, 3) Lab
     spread: np.ndarray  # (H, W, 3)
     colours: np.ndarray  # (2, 3) Lab: this person's skin and lips
+    # >1 where this look was learnt from other head turns or mouths than the frames it
+    # judges (too few frames showed theirs): what stands out must stand out more.
+    strictness: float = 1.0
 
 
 def _usual(pictures: np.ndarray, rows: np.ndarray) -> _Usual | None:
@@ -372,7 +379,7 @@ def _foreign(lab: np.ndarray, usual: _Usual) -> np.ndarray:
     """
     deviation = lab - usual.look
     deviation -= _lighting(deviation)[:, None, None, :]
-    score = np.sqrt(np.sum((deviation / usual.spread) ** 2, axis=-1))
+    score = np.sqrt(np.sum((deviation / usual.spread) ** 2, axis=-1)) / usual.strictness
     judged, free = _judged_zones()
     # The neck shows collars and background as the head turns: it takes more to stand out.
     score = np.where(sm.zones() == sm.NECK, score / _NECK_STRICTER, score)
@@ -643,15 +650,20 @@ def _usuals(
     pictures: np.ndarray, rows: np.ndarray, look_bin: np.ndarray
 ) -> dict[int, _Usual | None]:
     """The usual look for each (turn, mouth) bin present, with the fallbacks of `find`."""
-    everyone = _usual(pictures, rows)
+    everyone = _stricter(_usual(pictures, rows), _OTHER_TURN_STRICTER)
     by_pose: dict[int, _Usual | None] = {}
     out: dict[int, _Usual | None] = {}
     for b in np.unique(look_bin).tolist():
         pose = b // _BINS
         if pose not in by_pose:
-            by_pose[pose] = _usual(pictures, rows[look_bin // _BINS == pose]) or everyone
+            own_turn = _usual(pictures, rows[look_bin // _BINS == pose])
+            by_pose[pose] = _stricter(own_turn, _OTHER_MOUTH_STRICTER) or everyone
         out[b] = _usual(pictures, rows[look_bin == b]) or by_pose[pose]
     return out
+
+
+def _stricter(usual: _Usual | None, factor: float) -> _Usual | None:
+    return None if usual is None else dataclasses.replace(usual, strictness=factor)
 
 
 def _detect(
