@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from engine.lipsync.dubbing.tracking import STABLE, columns, eye_frame, pose
+from engine.lipsync.dubbing.tracking import STABLE, columns, eye_frame, pose, stretches
 
 _STABLE = columns(STABLE)
 
@@ -118,12 +118,8 @@ def ease(weight: np.ndarray, speaker: list[int], shots: list[int], fps: float) -
     span = max(1, round(FADE_FRAMES * fps / 25.0))
     half = span // 2
     out = np.zeros(n)
-    start = 0
-    while start < n:
-        end = start
-        while end < n and speaker[end] == speaker[start]:
-            end += 1
-        if speaker[start] >= 0:
+    for start, end, who in stretches(speaker):
+        if who >= 0:
             at_cut_before = start == 0 or shots[start] != shots[start - 1]
             at_cut_after = end == n or shots[end] != shots[end - 1]
             pad_before = np.full(span, 1.0 if at_cut_before else 0.0)
@@ -133,7 +129,6 @@ def ease(weight: np.ndarray, speaker: list[int], shots: list[int], fps: float) -
             kernel = np.ones(2 * half + 1) / (2 * half + 1)
             smooth = np.convolve(capped, kernel, "same")
             out[start:end] = np.minimum(smooth[span:-span], 1.0)
-        start = end
     out[out < 0.02] = 0.0
     return out.astype(np.float32)
 

@@ -71,7 +71,7 @@ _OTHER_MOUTH_STRICTER, _OTHER_TURN_STRICTER = 1.2, 1.7
 _DIRTY_SHARE = 0.005
 _CLEAR_S = 0.5
 # Hands: looks per second while none is near; how long one keeps the tracker running.
-_HAND_LOOKS_PER_S = 6.0  # at least, while nothing changes and no hand is near
+_HAND_LOOKS_PER_S = 4.0  # at least, while nothing changes and no hand is near
 # It also looks when this share of the skin beside the mouth changed by this much (RGB)
 # since its last look: something large came in.
 _HAND_CHANGE_SHARE, _HAND_CHANGE_STEP = 0.25, 30
@@ -295,11 +295,15 @@ def _face_group(lab: np.ndarray, colours: np.ndarray, rounds: int = 5) -> np.nda
     centres = np.stack([first, far])  # (2, H, W, 3)
     nearer_second = np.zeros(lab.shape[:-1], bool)
     for _ in range(rounds):
-        distance = ((lab[:, None] - centres[None]) ** 2).sum(axis=-1)  # (n, 2, H, W)
-        nearer_second = distance[:, 1] < distance[:, 0]
+        # (Channel by channel: a long video's samples times two centres would otherwise
+        # make temporaries of a hundred megabytes.)
+        nearer_second = _squared_distance(lab, centres[1]) < _squared_distance(lab, centres[0])
         for k, members in enumerate((~nearer_second, nearer_second)):
             count = members.sum(axis=0)
-            total = (lab * members[..., None]).sum(axis=0)
+            weights = members.astype(np.float32)
+            total = np.stack(
+                [np.einsum("nhw,nhw->hw", lab[..., c], weights) for c in range(3)], axis=-1
+            )
             centres[k] = np.where(
                 count[..., None] > 0, total / np.maximum(count, 1)[..., None], centres[k]
             )
@@ -625,6 +629,14 @@ def _bridge(found: list[np.ndarray | None]) -> list[np.ndarray | None]:
         )
         current = found[k]
         out[k] = both if current is None else current | both
+    return out
+
+
+def _squared_distance(lab: np.ndarray, centre: np.ndarray) -> np.ndarray:
+    """(n, H, W) squared Lab distance of each sample from a per-pixel centre."""
+    out = np.square(lab[..., 0] - centre[..., 0])
+    for c in (1, 2):
+        out += np.square(lab[..., c] - centre[..., c])
     return out
 
 

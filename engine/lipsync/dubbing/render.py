@@ -30,7 +30,7 @@ from engine.lipsync.dubbing.atlas import (
     talking,
 )
 from engine.lipsync.dubbing.blend import Cover, blend, reshape
-from engine.lipsync.dubbing.tracking import columns
+from engine.lipsync.dubbing.tracking import columns, stretches
 from engine.lipsync.speech.motion import limit_rate
 from engine.lipsync.speech.track import MouthTrack
 
@@ -61,13 +61,9 @@ def plan(analysis: Analysis, track: MouthTrack, indices: np.ndarray) -> Plan:
     speaker = np.array([analysis.speaker[j] for j in indices.tolist()], np.int64)
     state = np.full(n, SELF, np.int64)
     gap = np.zeros(n, np.float32)
-    start = 0
-    while start < n:
-        end = start
-        while end < n and speaker[end] == speaker[start]:
-            end += 1
-        if speaker[start] >= 0:
-            person = analysis.speakers[int(speaker[start])]
+    for start, end, who in stretches(speaker.tolist()):
+        if who >= 0:
+            person = analysis.speakers[who]
             assert person.calibration is not None
             stretch = indices[start:end]
             wanted = _wanted(analysis, person.calibration, track, start, end, stretch)
@@ -79,7 +75,6 @@ def plan(analysis: Analysis, track: MouthTrack, indices: np.ndarray) -> Plan:
             gap[start:end] = pressed + limit_rate(
                 aimed - pressed, track.fps, full=person.calibration.full
             )
-        start = end
     teeth = np.asarray(track.teeth[:n], np.float32)
     return Plan(source=indices, speaker=speaker, state=state, gap=gap, teeth=teeth)
 

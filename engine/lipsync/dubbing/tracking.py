@@ -25,6 +25,7 @@ jitters by about a pixel.
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -467,14 +468,19 @@ def smoothed_main(video: VideoFaces, fps: float) -> list[np.ndarray | None]:
     Each contiguous stretch of one track is smoothed on its own, so a cut or a change of
     speaker never blends two faces."""
     out: list[np.ndarray | None] = [None] * len(video.main)
-    start = 0
-    tracks = video.main_track
-    while start < len(tracks):
-        end = start
-        while end < len(tracks) and tracks[end] == tracks[start]:
-            end += 1
-        if tracks[start] >= 0:
+    for start, end, track in stretches(video.main_track):
+        if track >= 0:
             stretch = [p for p in video.main[start:end] if p is not None]
             out[start:end] = smooth_track(stretch, fps)
-        start = end
     return out
+
+
+def stretches(labels: Sequence[int]) -> Iterator[tuple[int, int, int]]:
+    """(start, end, label) of each run of equal labels (a speaker, a track) in order."""
+    start = 0
+    while start < len(labels):
+        end = start
+        while end < len(labels) and labels[end] == labels[start]:
+            end += 1
+        yield start, end, int(labels[start])
+        start = end

@@ -247,6 +247,14 @@ class MouthPainter:
         tongue = self.tongue * light[..., None]
         return colour + (tongue - colour) * cover[..., None]
 
+    def _tooth_gaps(self, s_out: np.ndarray, edges: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(distance to the nearest gap between two teeth, signed offset from the middle
+        of the mouth) at each s, for teeth whose gaps sit at `edges` from the middle."""
+        offset = s_out - 0.5 * (self.rig.s_left + self.rig.s_right)
+        rel = np.abs(offset)
+        to_edge = np.min(np.abs(rel[..., None] - edges[1:]), axis=-1)
+        return np.minimum(to_edge, rel), offset
+
     def _lower_teeth(
         self,
         colour: np.ndarray,
@@ -263,10 +271,7 @@ class MouthPainter:
         amount = min(1.0, 0.4 + st.teeth) * smoothstep((st.gap - 0.2) / 0.35)
         if amount <= 0.0:
             return colour
-        mid = 0.5 * (self.rig.s_left + self.rig.s_right)
-        rel = np.abs(s_out - mid)
-        to_edge = np.min(np.abs(rel[..., None] - _LOWER_TOOTH_EDGES[1:]), axis=-1)
-        to_edge = np.minimum(to_edge, rel)
+        to_edge, _ = self._tooth_gaps(s_out, _LOWER_TOOTH_EDGES)
         notch = 0.03 * np.exp(-((to_edge / 0.035) ** 2))
         length = amount * LOWER_TEETH_LENGTH * (1.0 - 0.7 * across**2) - notch
         length = np.minimum(length, 0.3 * gap)
@@ -292,15 +297,12 @@ class MouthPainter:
         """Upper teeth hanging from under the upper lip, hidden while barely open."""
         if st.teeth <= 0.0:
             return colour
-        mid = 0.5 * (self.rig.s_left + self.rig.s_right)
-        rel = np.abs(s_out - mid)
         # Distance to the nearest gap between two teeth; each tooth is slightly rounded
         # at its biting edge, which makes a small notch at every gap.
-        to_edge = np.min(np.abs(rel[..., None] - _TOOTH_EDGES[1:]), axis=-1)
-        to_edge = np.minimum(to_edge, rel)
+        to_edge, offset = self._tooth_gaps(s_out, _TOOTH_EDGES)
         notch = 0.045 * np.exp(-((to_edge / 0.045) ** 2))
         # No two teeth alike: each a little longer or shorter, lighter or darker.
-        own = _tooth_variation(s_out - mid, _TOOTH_EDGES)
+        own = _tooth_variation(offset, _TOOTH_EDGES)
         length = st.teeth * TEETH_LENGTH * (1.0 - 0.4 * across**2) * (1.0 + 0.5 * own) - notch
         below_lip = t - top
         cover = np.clip((length - below_lip) / (1.6 * px) + 0.5, 0.0, 1.0)
