@@ -242,7 +242,8 @@ def _covers_mouth(occluder: np.ndarray, frame: np.ndarray) -> bool:
 def evaluate_hard(cases: tuple[Case, ...], out: Path, sheets: bool) -> list[Row]:
     source_voice = real_media.asterisk_prompt(SOURCE_PROMPT).path
     rows = []
-    for number, case in enumerate(cases):
+    for case in cases:
+        number = HARD_CASES.index(case)  # each case keeps its prompt when others are skipped
         prompt = real_media.asterisk_prompt(DUB_PROMPTS[number % len(DUB_PROMPTS)])
         truth = align(prompt.path, prompt.text)
         source = make_source(case, source_voice, out)

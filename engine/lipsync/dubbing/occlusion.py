@@ -358,6 +358,7 @@ _DISK = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5))
 # found piece must cover.
 _MOUTH_MARGIN = 3
 _NECK_STRICTER = 1.4
+_NECK_REACH = 11  # template pixels (about a third of an eye distance)
 _JUDGE_NECK = False
 _MIN_FREE_PIXELS = 4
 # A found piece this large (template pixels) needs no confirmation from its neighbours.
@@ -408,7 +409,10 @@ def _foreign(lab: np.ndarray, usual: _Usual) -> np.ndarray:
         keep &= (np.bincount(labels[free], minlength=count) >= _MIN_FREE_PIXELS) | in_neck
         foreign_colour = np.bincount(labels[unlike[i]], minlength=count) / size >= _UNLIKE_SHARE
         edged = np.bincount(labels[edges[i] & (grown > 0)], minlength=count) >= _MIN_EDGE_PIXELS
-        keep &= foreign_colour | edged
+        # On the face, what is not skin-coloured or draws new edges; under the jaw, where
+        # collars and the background behind a turning head come and go, only a
+        # skin-coloured thing with edges of its own: a hand holding the chin.
+        keep &= np.where(in_neck, ~foreign_colour & edged, foreign_colour | edged)
         keep[0] = False
         out[i] = _solid(keep[labels])
     return out
@@ -605,7 +609,7 @@ def find(
             if covered is None:
                 continue
             mask = cv2.dilate(covered.astype(np.uint8), _CROSS) > 0
-            mask = _complete(mask, mouth) & _dub_region()
+            mask = _below_the_jaw(_complete(mask, mouth)) & _dub_region()
             if not mask.any():
                 continue
             j = frames[k]
@@ -614,6 +618,17 @@ def find(
             if (mask & _face_region()).any():
                 on_face.add(j)
     return Occlusion(packed, visible, on_face)
+
+
+def _below_the_jaw(mask: np.ndarray) -> np.ndarray:
+    """What covers the chin goes on under it: a hand on the chin holds it from below, a
+    microphone's handle runs down. The neck within reach of anything found on the face
+    is kept as it is too (the neck itself is not judged: collars and background)."""
+    on_face = (mask & _face_region()).astype(np.uint8)
+    if not on_face.any():
+        return mask
+    reach = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * _NECK_REACH + 1,) * 2)
+    return mask | ((cv2.dilate(on_face, reach) > 0) & (sm.zones() == sm.NECK))
 
 
 def _bridge(found: list[np.ndarray | None]) -> list[np.ndarray | None]:
