@@ -177,3 +177,29 @@ def test_choose_shuts_the_lips_for_a_closure_even_at_a_jump_cost() -> None:
     wanted = [0.09] * 6 + [0.0] + [0.09] * 6  # one closed frame in an open stretch
     path = choose(entries, _wanted(wanted), CALIBRATION)
     assert path[6] == 0
+
+
+def test_teeth_painted_into_a_dub_take_the_colour_the_video_shows(
+    photo: np.ndarray, face: Face
+) -> None:
+    from engine.lipsync.dubbing.atlas import Atlas, PatchFrame
+    from engine.lipsync.dubbing.blend import own_tooth_colour
+    from engine.lipsync.faces import detect_faces
+    from engine.lipsync.portrait import MouthFrame, PortraitAnimator, PortraitStyle
+
+    still = PortraitStyle(head_motion=0.0, blink_rate=0.0)
+    animator = PortraitAnimator(photo, face, (480, 562), style=still)
+    atlas: Atlas | None = None
+    for index, mouth in enumerate((MouthFrame(0.0, 0, 0, 0), MouthFrame(0.9, 0, 1.0, 1))):
+        frame = animator.frame(0, 25.0, mouth)
+        points = key_points(detect_faces(frame, max_faces=1)[0].landmarks)
+        atlas = atlas or Atlas(PatchFrame.for_face(points))
+        atlas.add(frame, points, index)
+        if index == 0:
+            assert own_tooth_colour(atlas.listing()) is None  # closed lips: no teeth seen
+    assert atlas is not None
+    tooth = own_tooth_colour(atlas.listing())
+    assert tooth is not None
+    # Light and far less red than the lips (about 214, 119, 94 here), like the teeth
+    # painted in the open frame.
+    assert tooth.mean() > 150 and tooth[0] - tooth[1] < 60

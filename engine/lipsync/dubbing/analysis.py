@@ -30,6 +30,7 @@ from engine.errors import MediaError, NoFaceError
 from engine.lipsync.dubbing import confidence, occlusion
 from engine.lipsync.dubbing import skin_map as sm
 from engine.lipsync.dubbing.atlas import Atlas, Calibration, Entry, PatchFrame, measure
+from engine.lipsync.dubbing.blend import own_tooth_colour
 from engine.lipsync.dubbing.occlusion import HandFinder, Occlusion, TemplateStore
 from engine.lipsync.dubbing.retime import LosslessCache, plays_backwards, source_indices
 from engine.lipsync.dubbing.tracking import (
@@ -58,6 +59,7 @@ class Speaker:
     atlas: Atlas
     calibration: Calibration | None = None
     entries: list[Entry] = field(default_factory=list)  # the atlas, frozen in one order
+    tooth: np.ndarray | None = None  # RGB of their own teeth, where the video shows them
 
 
 @dataclass
@@ -201,6 +203,7 @@ def analyse(
         )
         person.calibration = person.atlas.calibration()
         person.entries = person.atlas.listing()
+        person.tooth = own_tooth_colour(person.entries)
     return Analysis(
         frames=count,
         size=size,

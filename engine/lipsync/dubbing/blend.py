@@ -37,6 +37,7 @@ from engine.lipsync.dubbing.tracking import (
     columns,
     eye_frame,
 )
+from engine.lipsync.teeth import tooth_pixels
 
 _STABLE = columns(STABLE)
 _REGION_TOP = columns(MOUTH_REGION_TOP)
@@ -52,6 +53,9 @@ _LOWER_MOVERS = columns(
     tuple(dict.fromkeys(fm.LOWER_INNER_LIP[1:-1] + fm.LOWER_OUTER_LIP[1:-1] + JAW_REGION))
 )
 _MOUTH_MIDDLE = columns((13, 14))
+# Mouths open at least this much (canonical units) are searched for teeth, and this many
+# tooth pixels over all of them make a colour worth using.
+_TOOTH_MIN_GAP, _TOOTH_MIN_PIXELS = 0.08, 40
 
 # Lengths in canonical units (eye distances).
 FEATHER = 0.05  # blur of the blend mask's edge
@@ -130,6 +134,7 @@ def reshape(
     gap: float,
     closed: float = 0.0,
     teeth: float = 0.0,
+    tooth: np.ndarray | None = None,
 ) -> Reshaped:
     """Open or close the patch's mouth to an inner-lip gap of `gap` canonical units.
 
@@ -195,7 +200,7 @@ def reshape(
         bottom = top + np.maximum(new_lower - new_upper - own, 0.0)
         if float((bottom - top).max()) > 0.5:
             bare = float(np.median(own[own > 0])) if np.any(own > 0) else 0.0
-            _paint_cavity(out, points, top, bottom, teeth if bare < 1.5 else 0.0)
+            _paint_cavity(out, points, top, bottom, teeth if bare < 1.5 else 0.0, tooth)
     moved = points.copy()
     upper_lip = _UPPER_INNER + _UPPER_OUTER[1:-1]
     xi = np.clip(np.round(moved[upper_lip, 0]).astype(int), 0, width - 1)
@@ -210,11 +215,17 @@ def reshape(
 
 
 def _paint_cavity(
-    out: np.ndarray, points: np.ndarray, top: np.ndarray, bottom: np.ndarray, teeth: float
+    out: np.ndarray,
+    points: np.ndarray,
+    top: np.ndarray,
+    bottom: np.ndarray,
+    teeth: float,
+    tooth: np.ndarray | None = None,
 ) -> None:
     """Fill the band between `top` and `bottom` (per column) with a mouth interior: dark
     red from the person's lips, darker in the middle, soft at its edges; with `teeth`, a
-    row of upper teeth under the upper lip, lit and tinted like the person's skin."""
+    row of upper teeth under the upper lip, in the colour of the person's own teeth where
+    the video shows them (`tooth`), else lit and tinted like their skin."""
     height, width = out.shape[:2]
     lips = np.zeros((height, width), np.uint8)
     outer = np.concatenate([points[_UPPER_OUTER], points[_LOWER_OUTER][::-1]])
@@ -232,7 +243,7 @@ def _paint_cavity(
     )
     colour = cavity[None, None, :] * (1.0 - 0.5 * depth)[:, :, None]
     if teeth > 0.05:
-        colour = _with_teeth(colour, out, points, top, span[0], ys, teeth)
+        colour = _with_teeth(colour, out, points, top, span[0], ys, teeth, tooth)
     a = cover[:, :, None]
     out[:] = np.clip(out * (1.0 - a) + colour * a + 0.5, 0, 255).astype(np.uint8)
 
@@ -245,14 +256,17 @@ def _with_teeth(
     span: np.ndarray,
     ys: np.ndarray,
     teeth: float,
+    tooth: np.ndarray | None = None,
 ) -> np.ndarray:
     """Upper teeth hanging from the upper lip: a light band, shorter and shadowed towards
-    the mouth corners, coloured like the portrait renderer's (skin-lit, never glowing)."""
-    skin = np.median(patch[: max(2, patch.shape[0] // 8)].reshape(-1, 3), axis=0).astype(np.float32)
-    luma = float(skin @ np.array([0.299, 0.587, 0.114], np.float32))
-    light = float(np.clip(luma / 175.0, 0.5, 0.95))
-    cast = np.clip(skin / max(luma, 1.0), 0.5, 2.0) ** 0.3
-    tooth = np.clip(np.array([228, 222, 204], np.float32) * cast * light, 0, 250)
+    the mouth corners, in `tooth` colour, or coloured like the portrait renderer's
+    (skin-lit, never glowing) when the video never shows this person's teeth."""
+    if tooth is None:
+        skin = np.median(patch[: max(2, patch.shape[0] // 8)].reshape(-1, 3), axis=0)
+        luma = float(skin.astype(np.float32) @ np.array([0.299, 0.587, 0.114], np.float32))
+        light = float(np.clip(luma / 175.0, 0.5, 0.95))
+        cast = np.clip(skin / max(luma, 1.0), 0.5, 2.0) ** 0.3
+        tooth = np.clip(np.array([228, 222, 204], np.float32) * cast * light, 0, 250)
     left, right = points[_UPPER_INNER[0], 0], points[_UPPER_INNER[-1], 0]
     xs = np.arange(colour.shape[1], dtype=np.float32)
     across = np.clip(np.abs(xs - (left + right) / 2) / max((right - left) / 2, 1.0), 0, 1)
@@ -262,6 +276,31 @@ def _with_teeth(
     shade = (0.7 + 0.3 * np.clip(below / np.maximum(length, 1e-3), 0, 1)) * (1.0 - 0.5 * across**2)
     teeth_colour = tooth[None, None, :] * shade[:, :, None]
     return colour + (teeth_colour - colour) * cover[:, :, None]
+
+
+def own_tooth_colour(entries: list) -> np.ndarray | None:
+    """The colour of this person's teeth where the video shows them: the median of the
+    tooth-like pixels inside the open mouths of their atlas (None if too few)."""
+    found = []
+    for entry in entries:
+        if entry.shape.gap < _TOOTH_MIN_GAP:
+            continue
+        patch, points = entry.patch, entry.points
+        lips = np.zeros(patch.shape[:2], np.uint8)
+        inside = np.zeros_like(lips)
+        outer = np.concatenate([points[_UPPER_OUTER], points[_LOWER_OUTER][::-1]])
+        inner = np.concatenate([points[_UPPER_INNER], points[_LOWER_INNER][::-1]])
+        cv2.fillPoly(lips, [np.round(outer).astype(np.int32)], 1)
+        cv2.fillPoly(inside, [np.round(inner).astype(np.int32)], 1)
+        lip_pixels = patch[(lips > 0) & (inside == 0)].astype(np.float32)
+        if len(lip_pixels) < 8:
+            continue
+        pixels = patch[inside > 0].astype(np.float32)
+        found.append(pixels[tooth_pixels(pixels, np.median(lip_pixels, axis=0))])
+    teeth = np.concatenate(found) if found else np.zeros((0, 3), np.float32)
+    if len(teeth) < _TOOTH_MIN_PIXELS:
+        return None
+    return np.median(teeth, axis=0).astype(np.float32)
 
 
 def region_polygon(points: np.ndarray) -> np.ndarray:

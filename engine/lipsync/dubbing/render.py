@@ -136,14 +136,16 @@ def render(
                 yield frame
                 continue
             patch, local = patch_frame.cut(frame, points)
-            shaped = reshape(patch, local, patch_frame, wanted_gap, closed, teeth)
+            shaped = reshape(patch, local, patch_frame, wanted_gap, closed, teeth, person.tooth)
             if shaped.patch is not patch:
                 blend(frame, shaped.patch, shaped.points, patch_frame, points, mask=mask,
                       match_colour=False, strength=strength, cover=cover)  # fmt: skip
             yield frame
             continue
         entry = person.entries[state]
-        shaped = reshape(entry.patch, entry.points, patch_frame, wanted_gap, closed, teeth)
+        shaped = reshape(
+            entry.patch, entry.points, patch_frame, wanted_gap, closed, teeth, person.tooth
+        )
         blend(frame, shaped.patch, shaped.points, patch_frame, points, mask=mask,
               strength=strength, cover=cover)  # fmt: skip
         yield frame

@@ -13,6 +13,7 @@ from engine.lipsync import faces as fm
 from engine.lipsync.faces import Face
 from engine.lipsync.portrait.geometry import Box, polygon_alpha, smoothstep
 from engine.lipsync.portrait.mouth_rig import TEETH_LENGTH, Lips, MouthRig, MouthState, across_mouth
+from engine.lipsync.teeth import tooth_pixels
 
 CREASE_ALPHA = 0.65
 
@@ -374,7 +375,7 @@ def find_photo_teeth(image: np.ndarray, rig: MouthRig, lip: np.ndarray) -> _Phot
     x, y = rig.ref.to_xy(np.broadcast_to(s, t.shape), t)
     pixels = cv2.remap(image, x.astype(np.float32), y.astype(np.float32), cv2.INTER_LINEAR)
     pixels = pixels.astype(np.float32)
-    teeth = _tooth_pixels(pixels, lip)
+    teeth = tooth_pixels(pixels, lip)
     gap = ll - lu
     # A run may bridge a gap of about a pixel (a dark line between two teeth rows).
     tolerance = int(rows / max(float(np.max(gap)) * rig.ref.m, 1.0))
@@ -402,25 +403,6 @@ def find_photo_teeth(image: np.ndarray, rig: MouthRig, lip: np.ndarray) -> _Phot
         length=np.concatenate([zero, length, zero]),
         light=light,
         dark=dark,
-    )
-
-
-def _tooth_pixels(pixels: np.ndarray, lip: np.ndarray) -> np.ndarray:
-    """Boolean mask of pixels (..., 3 float RGB) that look like teeth next to these lips:
-    lighter, greyer and far less red than the lips (pale lip and gum are pink)."""
-    weights = np.array([0.299, 0.587, 0.114], np.float32)
-    luma = pixels @ weights
-    top = np.maximum(pixels.max(axis=-1), 1.0)
-    sat = (top - pixels.min(axis=-1)) / top
-    red = (pixels[..., 0] - pixels[..., 1]) / top
-    lip_top = max(float(lip.max()), 1.0)
-    lip_luma = float(lip @ weights)
-    lip_sat = float(lip.max() - lip.min()) / lip_top
-    lip_red = float(lip[0] - lip[1]) / lip_top
-    return (
-        (luma > max(0.95 * lip_luma, 60.0))
-        & (sat < min(max(0.8 * lip_sat, 0.08), 0.35))
-        & (red < 0.55 * max(lip_red, 0.1))
     )
 
 
