@@ -52,11 +52,69 @@ async def system_resolve(host: str, port: int) -> list[str]:
     return list(dict.fromkeys(str(info[4][0]) for info in infos))
 
 
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+# IPv6 forms whose last 32 bits are an IPv4 address that a translator or the host's own stack
+# will deliver to: NAT64 well-known prefix (RFC 6052), IPv4-compatible (RFC 4291, deprecated)
+# and IPv4-translated (RFC 2765). IPv4-mapped (::ffff:a.b.c.d) has `ipv4_mapped` instead.
+_LAST_32_BITS_ARE_IPV4 = tuple(
+    ipaddress.IPv6Network(n) for n in ("64:ff9b::/96", "::/96", "::ffff:0:0:0/96")
+)
+# Where the real destination cannot be judged from the address at all.
+_NAT64_LOCAL_USE = ipaddress.IPv6Network("64:ff9b:1::/48")  # RFC 8215: any site's own IPv4
+# Special-purpose blocks that Python 3.11's `ipaddress` still calls global.
+_NOT_GLOBAL = tuple(
+    ipaddress.ip_network(n)
+    for n in (
+        "192.0.0.0/24",  # IETF protocol assignments (3.11 only knows parts of it)
+        "192.88.99.0/24",  # deprecated 6to4 relay anycast (RFC 7526)
+        "3fff::/20",  # documentation (RFC 9637)
+        "5f00::/16",  # SRv6 segment identifiers (RFC 9602)
+    )
+)
+
+
+def unwrap_embedded_ipv4(ip: IPAddress) -> IPAddress | None:
+    """The address that decides where a connection to `ip` really goes, or None if unknowable.
+
+    `ipaddress` judges `64:ff9b::7f00:1` or `2002:7f00:1::` by their IPv6 prefix and calls them
+    global, yet a NAT64 gateway or 6to4 relay delivers them to 127.0.0.1. So every IPv6 form that
+    embeds an IPv4 address is turned into that IPv4 address, to be judged as IPv4. Teredo,
+    local-use NAT64 and site-local addresses reach a destination that the address does not
+    reveal (or that is local by definition), so they give None: forbidden. `::` and `::1` fall
+    under IPv4-compatible and unwrap to 0.0.0.0 and 0.0.0.1, which stay refused.
+    """
+    if isinstance(ip, ipaddress.IPv4Address):
+        return ip
+    if ip.ipv4_mapped is not None:
+        return ip.ipv4_mapped
+    if ip.sixtofour is not None:  # 2002::/16, the IPv4 in bits 16..48
+        return ip.sixtofour
+    if any(ip in net for net in _LAST_32_BITS_ARE_IPV4):
+        return ipaddress.IPv4Address(int(ip) & 0xFFFF_FFFF)
+    if ip.teredo is not None or ip in _NAT64_LOCAL_USE or ip.is_site_local:
+        return None
+    return ip
+
+
 def is_public_address(address: str) -> bool:
-    ip = ipaddress.ip_address(address.split("%", 1)[0])
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
-    return ip.is_global and not ip.is_multicast
+    """True only for a globally routable unicast address, the one policy for all user URLs.
+
+    Anything that does not parse as an IP address is not public: only addresses the resolver
+    produced are judged, never host names. A zone index (`fe80::1%eth0`) is ignored.
+    """
+    try:
+        parsed = ipaddress.ip_address(address.split("%", 1)[0])
+    except ValueError:
+        return False
+    ip = unwrap_embedded_ipv4(parsed)
+    return (
+        ip is not None
+        and ip.is_global
+        and not ip.is_multicast
+        and not ip.is_reserved
+        and not any(ip in net for net in _NOT_GLOBAL)
+    )
 
 
 async def check_url(
@@ -82,6 +140,10 @@ async def check_url(
     addresses = await resolve(host, port)
     if not addresses:
         raise FetchError(f"the host {host} could not be resolved")
+    try:  # canonical form: the string we connect to is exactly the address we checked
+        addresses = [str(ipaddress.ip_address(a)) for a in addresses]
+    except ValueError:
+        raise FetchError(f"the host {host} did not resolve to IP addresses") from None
     if not allow_private and not all(is_public_address(a) for a in addresses):
         raise FetchError(
             f"the URL points to a private or local address, which is not allowed: {host}"
