@@ -116,7 +116,9 @@ async def estimate(body: EstimateRequest, request: Request, key: Key) -> dict:
     form = _FORMS[body.model].model_validate(body.formState).model_dump(exclude_none=True)
     inputs = {k: form.pop(k) for k in ROLE_FIELDS if k in form}
     service = _service(request)
-    quote = await service.estimate(JobRequest(model=body.model, inputs=inputs, params=form))
+    quote = await service.estimate(
+        JobRequest(model=body.model, inputs=inputs, params=form), account_id=key.account_id
+    )
     account = await service.get_account(key.account_id)
     return {
         "model": quote.model,

@@ -12,7 +12,6 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api import account, dev, files, studio
 from api.errors import install_error_handlers
-from api.ratelimit import RateLimiter
 from api.views import dev_webhook, studio_job
 from engine.jobs import Job
 from engine.service import Service
@@ -57,7 +56,6 @@ def create_app(
         title="Lipsync service", version="0.1.0", description=DESCRIPTION, lifespan=lifespan
     )
     app.state.service = service
-    app.state.rate_limiter = RateLimiter()
     install_error_handlers(app)
 
     app.add_middleware(RateLimitHeaders)

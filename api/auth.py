@@ -10,6 +10,7 @@ from fastapi import Request
 from fastapi.security import APIKeyHeader, HTTPBearer
 
 from api.errors import ApiError
+from api.ratelimit import check_rate
 from engine.service import ApiKeyInfo, Service
 
 bearer_scheme = HTTPBearer(auto_error=False, description="Authorization: Bearer sk_...")
@@ -42,7 +43,5 @@ async def authenticate(request: Request) -> ApiKeyInfo:
             {"WWW-Authenticate": "Bearer"},
         )
     request.state.api_key = key
-    limiter = getattr(request.app.state, "rate_limiter", None)
-    if limiter is not None:
-        limiter.check(request, key)
+    check_rate(request, key)
     return key

@@ -17,6 +17,7 @@ from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from engine.errors import LipsyncError
+from engine.ratelimit import RateLimited
 
 log = logging.getLogger("lipsync.api")
 
@@ -45,7 +46,8 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(LipsyncError)
     async def _engine_error(_: Request, exc: LipsyncError) -> JSONResponse:
-        return JSONResponse(error_body(exc.code, exc.message), exc.http_status)
+        headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, RateLimited) else None
+        return JSONResponse(error_body(exc.code, exc.message), exc.http_status, headers=headers)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:

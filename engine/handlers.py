@@ -34,6 +34,9 @@ class JobSpec:
     work_dir: Path
     output_path: Path
     settings: Settings
+    # The output length the job was priced and held for: a render never makes more, whatever
+    # the files turn out to hold. None outside the queue (CLI renders, tests of a handler).
+    max_output_seconds: float | None = None
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ message and no charge, and so that the price can be computed from the real durat
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import mimetypes
 import shutil
 import urllib.parse
@@ -17,7 +18,7 @@ from pathlib import Path
 
 from engine.config import Settings
 from engine.errors import FetchError, InvalidInput, MediaError
-from engine.media import MediaInfo, probe
+from engine.media import MediaInfo, measure_audio_seconds, probe
 from engine.media.fetch import decode_data_uri, fetch_to_file
 from engine.storage import Storage
 
@@ -33,6 +34,10 @@ _SUFFIXES = {
     "video/quicktime": ".mov",
     "video/webm": ".webm",
 }
+
+# An encoder pads its last frame (AAC: up to 1024 samples, MP3: 1152); the container's own
+# length, which leaves that out, is kept when the decoded sound is longer by no more than this.
+_FRAME_PADDING = 0.1
 
 
 @dataclass(frozen=True)
@@ -58,6 +63,8 @@ async def resolve_inputs(
         path = await _materialize(role, ref, dest, storage, settings, local_dirs)
         info = await asyncio.to_thread(probe, path, max_bytes=settings.limits.max_input_bytes)
         _check_kind(role, kinds[role], info, settings)
+        if kinds[role] == "audio":
+            info = await asyncio.to_thread(_measured, role, path, info, settings)
         return ResolvedInput(role, path, info)
 
     results = await asyncio.gather(
@@ -141,6 +148,20 @@ def _check_kind(role: str, needed: str, info: MediaInfo, settings: Settings) -> 
         limit = settings.limits.max_media_seconds
         if duration > limit:
             raise MediaError(f"'{role}' lasts {duration:.0f} s; the limit is {limit:.0f} s")
+
+
+def _measured(role: str, path: Path, info: MediaInfo, settings: Settings) -> MediaInfo:
+    """The info with the duration the sound really has, which is what the job is priced on."""
+    limit = settings.limits.max_media_seconds
+    seconds = measure_audio_seconds(path, max_seconds=limit)
+    if seconds <= 0.05:
+        raise MediaError(f"'{role}' has no sound that can be decoded")
+    if seconds > limit:
+        raise MediaError(f"'{role}' lasts more than {limit:.0f} s; the limit is {limit:.0f} s")
+    declared = info.duration or 0.0
+    if declared < seconds <= declared + _FRAME_PADDING:
+        seconds = declared  # the codec's last frame is padded; the render cuts it off again
+    return dataclasses.replace(info, duration=seconds)
 
 
 def _article(kind: str) -> str:

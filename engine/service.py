@@ -27,6 +27,7 @@ from engine.errors import Conflict, InvalidInput, NotFound
 from engine.inputs import resolve_inputs
 from engine.jobs import Job, NewJob
 from engine.ledger import Account, Entry
+from engine.ratelimit import RateLimiter
 from engine.requests import JobRequest, input_kinds, validate
 from engine.storage import Storage
 from engine.webhooks import key_webhook_secret, master_secret
@@ -82,6 +83,7 @@ class Service:
         self._listeners: list[JobListener] = []
         self._auth_cache: dict[str, tuple[float, ApiKeyInfo]] = {}
         self._changed: dict[str, asyncio.Event] = {}
+        self.rate_limiter = RateLimiter()
 
     @classmethod
     async def open(cls, settings: Settings) -> Service:
@@ -317,9 +319,34 @@ class Service:
             estimated_time=max(1, round(q.output_seconds * speed + 2)),
         )
 
-    async def estimate(self, request: JobRequest, *, local_dirs: Sequence[Path] = ()) -> Estimate:
-        """What a request would cost, fetching its inputs to measure them (nothing charged)."""
+    async def count_submission(self, account_id: str) -> None:
+        """Take one from the account's `submit` budget (every door), or raise `RateLimited`.
+
+        Accounts of admin keys are not limited: the operator is who the limits protect.
+        """
+        row = await self.db.fetchone(
+            "SELECT a.plan, EXISTS(SELECT 1 FROM api_keys k WHERE k.account_id = a.id"
+            " AND k.admin = 1 AND k.revoked_at IS NULL) AS admin FROM accounts a WHERE a.id = ?",
+            (account_id,),
+        )
+        if row is not None and not row["admin"]:
+            self.rate_limiter.take(f"account:{account_id}", row["plan"], "submit")
+
+    async def estimate(
+        self,
+        request: JobRequest,
+        *,
+        local_dirs: Sequence[Path] = (),
+        account_id: str | None = None,
+    ) -> Estimate:
+        """What a request would cost, fetching its inputs to measure them (nothing charged).
+
+        With `account_id`, the estimate counts against that account's submission budget:
+        measuring means fetching and decoding, as much work as a submission's first half.
+        """
         params = validate(request, self.settings)
+        if account_id is not None:
+            await self.count_submission(account_id)
         scratch = self.storage.input_dir(f"estimate-{uuid.uuid4()}")
         try:
             resolved = await resolve_inputs(
@@ -335,12 +362,18 @@ class Service:
             self.storage.discard_job_files(scratch.name)
 
     async def submit(
-        self, account_id: str, request: JobRequest, *, local_dirs: Sequence[Path] = ()
+        self,
+        account_id: str,
+        request: JobRequest,
+        *,
+        local_dirs: Sequence[Path] = (),
+        rate_limited: bool = True,
     ) -> Job:
         """Validate, fetch and probe the inputs, hold the price, queue the job.
 
-        Any refusal (bad field, broken file, private URL, too few credits) raises a
-        `LipsyncError` and leaves no job and no charge behind.
+        Any refusal (bad field, broken file, private URL, too few credits, over the rate
+        limit) raises a `LipsyncError` and leaves no job and no charge behind. Only doors
+        whose user owns the machine (CLI, MCP over stdio) pass `rate_limited=False`.
         """
         params = validate(request, self.settings)
         request_hash = _request_hash(request)
@@ -350,6 +383,8 @@ class Service:
             )
             if existing is not None:
                 return _same_request(existing, request_hash)
+        if rate_limited:
+            await self.count_submission(account_id)
         job_id = str(uuid.uuid4())
         try:
             resolved = await resolve_inputs(

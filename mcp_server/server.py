@@ -33,7 +33,7 @@ Lifespan = Callable[[MCPServer[Any]], AbstractAsyncContextManager[Any]]
 
 def fixed_caller(account_id: str) -> CallerResolver:
     """Every call acts for one account: the stdio door's configured local account."""
-    caller = Caller(account_id=account_id)
+    caller = Caller(account_id=account_id, rate_limited=False)
 
     async def resolve(_: Context) -> Caller:
         return caller

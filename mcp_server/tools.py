@@ -51,9 +51,13 @@ Model = Literal["lipsync-video", "lipsync-image", "lipsync-image-multi"]
 
 @dataclass(frozen=True)
 class Caller:
-    """The account a tool call acts for: whose jobs it sees and whose credits it spends."""
+    """The account a tool call acts for: whose jobs it sees and whose credits it spends.
+
+    `rate_limited` is false only for the stdio door, whose caller is the machine's owner.
+    """
 
     account_id: str
+    rate_limited: bool = True
 
 
 CallerResolver = Callable[[Context], Awaitable[Caller]]
@@ -254,7 +258,12 @@ class LipsyncTools:
                 idempotency_key=idempotency_key or None,
                 source="mcp",
             )
-            job = await self.service.submit(caller.account_id, request, local_dirs=self.local_dirs)
+            job = await self.service.submit(
+                caller.account_id,
+                request,
+                local_dirs=self.local_dirs,
+                rate_limited=caller.rate_limited,
+            )
             await progress.job_changed(job)
             if wait_seconds > 0:
                 job = await self.service.wait(
@@ -329,7 +338,11 @@ class LipsyncTools:
         try:
             caller = await self.resolve_caller(ctx)
             request = JobRequest(model=model, inputs=_present(inputs), params=_present(params))
-            estimate = await self.service.estimate(request, local_dirs=self.local_dirs)
+            estimate = await self.service.estimate(
+                request,
+                local_dirs=self.local_dirs,
+                account_id=caller.account_id if caller.rate_limited else None,
+            )
             account = await self.service.get_account(caller.account_id)
         except LipsyncError as exc:
             return _tool_error(exc.message)

@@ -18,15 +18,27 @@ ANALYSIS_RATE = 16_000
 OUTPUT_RATE = 48_000
 
 
+# Priced seconds are rounded to the millisecond and resamplers add a few samples.
+_PRICED_SLACK = 0.01
+
+
+def output_cap(spec: JobSpec) -> float | None:
+    """The longest output this job may have: its `max_duration` and what it was priced for."""
+    caps = [float(c) for c in (spec.params.get("max_duration"),) if c]
+    if spec.max_output_seconds is not None:
+        caps.append(spec.max_output_seconds + _PRICED_SLACK)
+    return min(caps) if caps else None
+
+
 def load_voice(path: Path, spec: JobSpec) -> tuple[np.ndarray, np.ndarray]:
-    """The voice for analysis (16 kHz) and for the soundtrack (48 kHz), cut at max_duration."""
+    """The voice for analysis (16 kHz) and for the soundtrack (48 kHz), cut at `output_cap`."""
     limit = spec.settings.limits.max_media_seconds
     analysis = load_audio(path, sample_rate=ANALYSIS_RATE, max_seconds=limit)
     output = load_audio(path, sample_rate=OUTPUT_RATE, max_seconds=limit)
-    max_duration = spec.params.get("max_duration")
-    if max_duration:
-        analysis = analysis[: int(max_duration * ANALYSIS_RATE)]
-        output = output[: int(max_duration * OUTPUT_RATE)]
+    cap = output_cap(spec)
+    if cap is not None:
+        analysis = analysis[: int(cap * ANALYSIS_RATE)]
+        output = output[: int(cap * OUTPUT_RATE)]
     return analysis, output
 
 

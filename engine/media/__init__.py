@@ -5,7 +5,7 @@ lipsync engine sees one format; encoding writes one MP4 flavour that plays every
 Bad input raises `engine.errors.MediaError` with a message meant for the end user.
 """
 
-from engine.media.audio import load_audio, resample_audio
+from engine.media.audio import load_audio, measure_audio_seconds, resample_audio
 from engine.media.encode import Mp4Writer, even_size, fit_resolution
 from engine.media.image import load_image
 from engine.media.probe import MediaInfo, probe
@@ -19,6 +19,7 @@ __all__ = [
     "iter_video_frames",
     "load_audio",
     "load_image",
+    "measure_audio_seconds",
     "probe",
     "resample_audio",
 ]

@@ -54,6 +54,27 @@ def load_audio(
     return np.clip(samples, -1.0, 1.0, out=samples)
 
 
+def measure_audio_seconds(path: str | Path, *, max_seconds: float) -> float:
+    """How long the first audio stream really plays, by decoding it (the length we price on).
+
+    Containers state whatever their writer (or an attacker) put in them: a Matroska tag or
+    an MP4 `mvhd` can say 4 s over an hour of sound. Decoding is the only honest measure,
+    and audio decodes at hundreds of times real time. It stops as soon as the sound passes
+    `max_seconds`, so an oversized file costs at most that much decoding, then is refused.
+    """
+    seconds = 0.0
+    with open_input(path) as container:
+        stream = main_audio_stream(container)
+        if stream is None:
+            raise MediaError("The file has no sound. Please send a file with a voice recording.")
+        for frame in decode_stream(container, stream):
+            if frame.sample_rate:
+                seconds += frame.samples / frame.sample_rate
+            if seconds > max_seconds:
+                break
+    return seconds
+
+
 def _check_declared_length(
     container: av.container.InputContainer, stream: av.AudioStream, max_seconds: float | None
 ) -> None:

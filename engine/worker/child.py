@@ -92,6 +92,7 @@ def _run(conn: Connection, payload: dict[str, Any], settings: Any) -> tuple[str,
         work_dir=Path(payload["work_dir"]),
         output_path=Path(payload["output_path"]),
         settings=settings,
+        max_output_seconds=payload.get("max_output_seconds"),
     )
     started = time.perf_counter()
     try:

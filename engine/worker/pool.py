@@ -194,6 +194,7 @@ class WorkerPool:
             "inputs": {role: str(self.storage.root / rel) for role, rel in job.inputs.items()},
             "work_dir": str(work_dir),
             "output_path": str(output_path),
+            "max_output_seconds": job.estimate_seconds,
         }
         progress: dict[str, Any] = {"stage": "starting", "fraction": 0.0, "dirty": False}
         lost = asyncio.Event()

@@ -164,3 +164,56 @@ async def test_handshake_era_clients_are_served_and_charged_the_same_way(api: Ap
         missing = await client.call_tool("get_job", {"job_id": "nope"})
     assert balance.structured_content["credits"] == 7
     assert missing.is_error and "no job with id nope" in text_of(missing)
+
+
+async def test_mcp_submissions_share_the_keys_budget_with_rest_and_say_when_to_retry(
+    api: Api, tmp_path: Path
+) -> None:
+    """A free key: 10 jobs or estimates a minute in all, whichever door asks."""
+    key = await api.service.create_api_key("free", credits=0, plan="free")
+    headers = {"Authorization": f"Bearer {key.secret}"}
+    voice = speak("Hello there.", "en", tmp_path / "hello.wav")
+    base = api.url.removesuffix("/mcp")
+    async with httpx.AsyncClient(base_url=base, headers=headers) as http:
+        form = {}
+        for role, path in (("image", face_photo_path()), ("audio", voice)):
+            with path.open("rb") as f:
+                uploaded = await http.post("/api/v1/files", files={"file": (path.name, f)})
+            form[role] = uploaded.json()["url"]
+        for _ in range(4):
+            rest = await http.post(
+                "/api/v1/estimate", json={"model": "lipsync-image", "formState": form}
+            )
+            assert rest.status_code == 200, rest.text
+        async with client_with(api.url, headers) as client:
+            answers = [
+                await client.call_tool("lipsync_image", {**form, "wait_seconds": 0})
+                for _ in range(8)
+            ]
+        refused = await http.post(
+            "/api/v1/estimate", json={"model": "lipsync-image", "formState": form}
+        )
+    texts = [text_of(a) for a in answers]
+    # Six more fit in the budget (they fail for want of credits), then the door closes.
+    assert all(a.is_error and "credits" in t for a, t in zip(answers[:6], texts[:6], strict=True))
+    for answer, text in zip(answers[6:], texts[6:], strict=True):
+        assert answer.is_error and "free plan allows 10 a minute" in text
+        retry = int(text.rsplit("retry in ", 1)[1].split(" s")[0])
+        assert 1 <= retry <= 60
+    assert refused.status_code == 429 and refused.json()["error"]["code"] == "rate_limited"
+    assert 1 <= int(refused.headers["Retry-After"]) <= 60
+    assert await api.service.list_jobs(key.key.account_id) == []
+
+
+async def test_twenty_five_quick_mcp_submissions_get_ten_through(api: Api) -> None:
+    key = await api.service.create_api_key("free", credits=0, plan="free")
+    photo = data_uri(face_photo_path(), "image/jpeg")
+    async with client_with(api.url, {"X-API-Key": key.secret}) as client:
+        answers = await asyncio.gather(
+            *(
+                client.call_tool("lipsync_image", {"image": photo, "audio": "data:,x"})
+                for _ in range(25)
+            )
+        )
+    limited = [a for a in answers if "retry in" in text_of(a)]
+    assert len(limited) == 15 and all(a.is_error for a in answers)

@@ -19,6 +19,7 @@ from engine.lipsync.job_media import (
     frame_count,
     load_mask,
     load_voice,
+    output_cap,
 )
 from engine.lipsync.portrait.animator import PortraitAnimator, mouth_frames
 from engine.lipsync.portrait.duet import DuetAnimator
@@ -98,9 +99,9 @@ def render_duet(spec: JobSpec, ctx: JobContext) -> HandlerResult:
     with ctx.stage("analysing speech"):
         analysis = arrange(left_voice, right_voice, order)
         soundtrack = arrange(left_out, right_out, order).mix
-        max_duration = spec.params.get("max_duration")
-        if max_duration:
-            soundtrack = soundtrack[: int(max_duration * OUTPUT_RATE)]
+        cap = output_cap(spec)
+        if cap is not None:
+            soundtrack = soundtrack[: int(cap * OUTPUT_RATE)]
         n_frames = frame_count(len(soundtrack), OUTPUT_RATE, fps)
         sides = []
         for voice, start in (
