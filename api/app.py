@@ -12,6 +12,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api import account, dev, files, studio
 from api.errors import install_error_handlers
+from api.gate import RequestGate
 from api.views import dev_webhook, studio_job
 from engine.jobs import Job
 from engine.service import Service
@@ -59,6 +60,7 @@ def create_app(
     install_error_handlers(app)
 
     app.add_middleware(RateLimitHeaders)
+    app.add_middleware(RequestGate, service=service)  # added last: runs first
 
     @app.get("/health", tags=["health"], summary="Liveness and queue depth")
     async def health() -> dict:

@@ -6,6 +6,8 @@ are accepted everywhere, so a client written for either dialect works against bo
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from fastapi import Request
 from fastapi.security import APIKeyHeader, HTTPBearer
 
@@ -17,31 +19,32 @@ bearer_scheme = HTTPBearer(auto_error=False, description="Authorization: Bearer 
 api_key_scheme = APIKeyHeader(name="X-API-Key", auto_error=False, description="X-API-Key: sk_...")
 
 
-def presented_key(request: Request) -> str:
-    header = request.headers.get("authorization", "")
+KEY_STATE = "api_key"  # where `RequestGate` leaves the key it already checked
+
+
+def presented_key(headers: Mapping[str, str]) -> str:
+    header = headers.get("authorization", "")
     if header.lower().startswith("bearer "):
         return header[7:].strip()
-    return request.headers.get("x-api-key", "").strip()
+    return headers.get("x-api-key", "").strip()
+
+
+def unauthorized_message(token: str) -> str:
+    if not token:
+        return "an API key is required: send 'Authorization: Bearer sk_...' or 'X-API-Key: sk_...'"
+    return "the API key is not valid or was revoked"
 
 
 async def authenticate(request: Request) -> ApiKeyInfo:
     service: Service = request.app.state.service
-    token = presented_key(request)
-    if not token:
-        raise ApiError(
-            401,
-            "unauthorized",
-            "an API key is required: send 'Authorization: Bearer sk_...' or 'X-API-Key: sk_...'",
-            {"WWW-Authenticate": "Bearer"},
-        )
-    key = await service.authenticate(token)
+    key: ApiKeyInfo | None = getattr(request.state, KEY_STATE, None)
     if key is None:
-        raise ApiError(
-            401,
-            "unauthorized",
-            "the API key is not valid or was revoked",
-            {"WWW-Authenticate": "Bearer"},
-        )
+        token = presented_key(request.headers)
+        key = await service.authenticate(token) if token else None
+        if key is None:
+            raise ApiError(
+                401, "unauthorized", unauthorized_message(token), {"WWW-Authenticate": "Bearer"}
+            )
     request.state.api_key = key
     check_rate(request, key)
     return key

@@ -22,8 +22,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from api.auth import presented_key
+from api.auth import KEY_STATE, presented_key, unauthorized_message
 from api.errors import error_body
+from api.gate import json_body_limit
 from engine.config import Settings
 from engine.errors import LipsyncError
 from engine.service import ApiKeyInfo, Service
@@ -46,17 +47,15 @@ class ApiKeyGate:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        token = presented_key(Request(scope))
-        key = await self.service.authenticate(token) if token else None
+        key = scope.get("state", {}).get(KEY_STATE)  # checked by the API's RequestGate
+        token = presented_key(Request(scope).headers)
         if key is None:
-            message = (
-                "the API key is not valid or was revoked"
-                if token
-                else "an API key is required: send 'Authorization: Bearer sk_...' "
-                "or 'X-API-Key: sk_...'"
-            )
+            key = await self.service.authenticate(token) if token else None
+        if key is None:
             response = JSONResponse(
-                error_body("unauthorized", message), 401, headers={"WWW-Authenticate": "Bearer"}
+                error_body("unauthorized", unauthorized_message(token)),
+                401,
+                headers={"WWW-Authenticate": "Bearer"},
             )
             await response(scope, receive, send)
             return
@@ -103,12 +102,10 @@ def mount_mcp(app: FastAPI, service: Service) -> AbstractAsyncContextManager[Non
     """
     settings = service.settings
     server = build_server(service, caller_from_request)
-    # Inputs travel inline as data: URIs: allow four of them (image, two voices, a mask).
-    inline = settings.limits.max_data_uri_bytes * 4 // 3 + 1024
     server.streamable_http_app(
         streamable_http_path=PATH,
         transport_security=transport_security(settings),
-        max_request_body_size=4 * inline + 1024 * 1024,
+        max_request_body_size=json_body_limit(settings),
         host=settings.host,
     )
     manager = server.session_manager

@@ -1,0 +1,154 @@
+"""The door before the app: body limits and API keys checked from the headers alone.
+
+FastAPI reads and parses a request's body before it runs the route's dependencies, so a
+stranger's 2 GB upload would be spooled to disk, and a 400 MB JSON body parsed in memory,
+before the key check said 401. This plain ASGI wrapper runs first:
+
+- a request that carries a body to `/api/...` or `/mcp` without a valid key is answered
+  401 at once (the key found is left on the request, so the route does not look it up again);
+- a `Content-Length` over the route's limit is answered 413 at once;
+- a body without a length (chunked) is counted as it streams and cut at the limit with 413.
+
+Nothing here reads a byte of body that it is not going to keep.
+"""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from api.auth import KEY_STATE, presented_key, unauthorized_message
+from api.errors import error_body
+from engine.config import Settings
+from engine.media.fetch import human_size
+from engine.service import Service
+
+UPLOAD_PATH = "/api/v1/files"
+KEYED_PREFIXES = ("/api/", "/mcp")
+# Multipart framing around an uploaded file: boundaries, part headers, the file name.
+MULTIPART_OVERHEAD = 64 * 1024
+
+
+def json_body_limit(settings: Settings) -> int:
+    """The largest JSON body any route accepts: four inline data: URIs (image, two voices
+    and a mask, base64 grows them by a third) and room for the rest of the request."""
+    inline = settings.limits.max_data_uri_bytes * 4 // 3 + 1024
+    return 4 * inline + 1024 * 1024
+
+
+def body_limit(settings: Settings, path: str) -> int:
+    if path == UPLOAD_PATH:
+        return settings.limits.max_upload_bytes + MULTIPART_OVERHEAD
+    return json_body_limit(settings)
+
+
+class BodyTooLarge(Exception):
+    """Raised from `receive` once a streamed body passes its limit."""
+
+
+class RequestGate:
+    def __init__(self, app: ASGIApp, service: Service) -> None:
+        self.app = app
+        self.service = service
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = Request(scope).headers
+        path: str = scope["path"]
+        limit = body_limit(self.service.settings, path)
+        length = _content_length(headers.get("content-length"))
+        if length is None and "content-length" in headers:
+            await _answer(scope, receive, send, 400, "invalid_request", "bad Content-Length")
+            return
+        has_body = bool(length) or "chunked" in headers.get("transfer-encoding", "").lower()
+        if has_body and path.startswith(KEYED_PREFIXES):
+            token = presented_key(headers)
+            key = await self.service.authenticate(token) if token else None
+            if key is None:
+                await _answer(
+                    scope,
+                    receive,
+                    send,
+                    401,
+                    "unauthorized",
+                    unauthorized_message(token),
+                    {"WWW-Authenticate": "Bearer"},
+                )
+                return
+            scope.setdefault("state", {})[KEY_STATE] = key
+        if length is not None and length > limit:
+            await _too_large(scope, receive, send, limit)
+            return
+        if length is not None:
+            await self.app(scope, receive, send)
+            return
+        await self._counted(scope, receive, send, limit)
+
+    async def _counted(self, scope: Scope, receive: Receive, send: Send, limit: int) -> None:
+        """Run the app on a body of unknown length, answering 413 the moment it passes `limit`.
+
+        Whatever the app does with the exception (FastAPI turns a failed body read into a
+        400, the MCP SDK into its own error), the client gets the 413: the app's answer is
+        dropped once the limit has been hit.
+        """
+        received = 0
+        cut = False
+        started = False
+
+        async def counting_receive() -> Message:
+            nonlocal received, cut
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    cut = True
+                    raise BodyTooLarge
+            return message
+
+        async def guarded_send(message: Message) -> None:
+            nonlocal started
+            if cut:
+                return
+            started = True
+            await send(message)
+
+        try:
+            await self.app(scope, counting_receive, guarded_send)
+        except Exception:
+            if not cut:
+                raise
+        if cut and not started:
+            await _too_large(scope, receive, send, limit)
+
+
+def _content_length(value: str | None) -> int | None:
+    if value is None or not value.strip().isdigit():
+        return None
+    return int(value)
+
+
+async def _too_large(scope: Scope, receive: Receive, send: Send, limit: int) -> None:
+    if scope["path"] == UPLOAD_PATH:  # said as the operator configured it, without framing
+        code, said = (
+            "file_too_large",
+            f"uploads are limited to {human_size(limit - MULTIPART_OVERHEAD)}",
+        )
+    else:
+        code, said = "request_too_large", f"request bodies are limited to {human_size(limit)}"
+    await _answer(scope, receive, send, 413, code, said, {"Connection": "close"})
+
+
+async def _answer(
+    scope: Scope,
+    receive: Receive,
+    send: Send,
+    status: int,
+    code: str,
+    message: str,
+    headers: dict[str, str] | None = None,
+) -> None:
+    response = JSONResponse(error_body(code, message), status, headers=headers)
+    await response(scope, receive, send)
