@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, File, Request, UploadFile
@@ -14,11 +13,12 @@ from api.errors import ApiError
 from engine.errors import LipsyncError
 from engine.media import probe
 from engine.media.fetch import human_size
+from engine.media.types import content_type, stored_suffix
 from engine.service import ApiKeyInfo, Service
+from engine.storage import OUTPUTS
 
 router = APIRouter(tags=["files"])
 CHUNK = 1024 * 1024
-_MEDIA_TYPES = {".mp4": "video/mp4", ".png": "image/png", ".jpg": "image/jpeg"}
 
 
 @router.post("/api/v1/files", status_code=201, summary="Upload a file; use its URL in any job")
@@ -29,8 +29,8 @@ async def upload(
 ) -> dict:
     service: Service = request.app.state.service
     limit = service.settings.limits.max_upload_bytes
-    suffix = Path(file.filename or "").suffix.lower()[:8]
-    dest = service.storage.new_upload_path(suffix if suffix.isascii() else "")
+    # Stored without the sender's suffix until probing says what the file really is.
+    dest = service.storage.new_upload_path("")
     size = 0
     try:
         with dest.open("wb") as out:
@@ -47,6 +47,7 @@ async def upload(
     except (ApiError, LipsyncError):
         dest.unlink(missing_ok=True)
         raise
+    dest = dest.rename(dest.with_suffix(stored_suffix(info)))
     return {
         "url": service.storage.public_url(dest),
         "size": size,
@@ -59,8 +60,20 @@ async def upload(
 
 @router.get("/files/{folder}/{name}", summary="A result or an upload", include_in_schema=False)
 async def serve_file(folder: str, name: str, request: Request) -> FileResponse:
+    """A stored file, typed by what probing found in it and never sniffed by the browser.
+
+    Only a job's own output (an MP4 this server encoded) may play inline; anything a user
+    uploaded is a download, so no upload can act as a page of this origin.
+    """
     service: Service = request.app.state.service
     path = service.storage.resolve_public(f"{folder}/{name}")
     if path is None:
         raise ApiError(404, "not_found", "no such file (it may have expired)")
-    return FileResponse(path, media_type=_MEDIA_TYPES.get(path.suffix))
+    own_output = folder == OUTPUTS and path.suffix == ".mp4"
+    return FileResponse(
+        path,
+        media_type=content_type(path.suffix),
+        content_disposition_type="inline" if own_output else "attachment",
+        filename=path.name,
+        headers={"X-Content-Type-Options": "nosniff"},
+    )
