@@ -26,6 +26,9 @@ from typing import Any
 from engine.errors import ConfigError
 
 ENV_PREFIX = "LIPSYNC_"
+# Variables with the prefix that are not settings: the config file's path, and where the
+# test tools keep the real media they fetch.
+OTHER_ENV_VARS = ("LIPSYNC_CONFIG", "LIPSYNC_REAL_MEDIA")
 RESOLUTIONS = ("480p", "720p", "1080p")
 
 
@@ -47,6 +50,11 @@ class WorkerSettings:
     max_attempts: int = 3
     poll_seconds: float = 0.25
     plugins: list[str] = field(default_factory=list)
+    # A render whose progress has not moved for this long is killed and retried like a
+    # crash (a stopped or deadlocked process would otherwise hold its job and credits).
+    stall_seconds: float = 120.0
+    # Wall clock a render may take: stall_seconds plus this much per second of output.
+    wall_clock_per_output_second: float = 30.0
 
 
 @dataclass
@@ -202,10 +210,20 @@ def _apply_mapping(target: Any, data: Mapping[str, Any], prefix: str) -> None:
 
 
 def _apply_env(settings: Settings, env: Mapping[str, str]) -> None:
+    """Apply `LIPSYNC_<KEY>` variables; a misspelt one stops the start instead of being
+    silently ignored (an operator who set LIPSYNC_WORKER_COUNT expects it to count)."""
+    known = set(OTHER_ENV_VARS)
     for key, target, hint, name in _leaf_keys(settings, ""):
         var = ENV_PREFIX + name.replace(".", "_").upper()
+        known.add(var)
         if var in env:
             setattr(target, key, _coerce_text(env[var], hint, f"{name} (from {var})"))
+    unknown = sorted(v for v in env if v.startswith(ENV_PREFIX) and v not in known)
+    if unknown:
+        raise ConfigError(
+            f"unknown environment variable{'s' if len(unknown) > 1 else ''} "
+            f"{', '.join(unknown)}: no such setting (config.toml lists them all)"
+        )
 
 
 def _leaf_keys(target: Any, prefix: str) -> list[tuple[str, Any, Any, str]]:
@@ -307,6 +325,11 @@ def _validate(s: Settings) -> None:
             "workers.heartbeat_seconds must be positive and below workers.lease_seconds",
         ),
         (s.workers.max_attempts >= 1, "workers.max_attempts must be at least 1"),
+        (s.workers.stall_seconds > 0, "workers.stall_seconds must be positive"),
+        (
+            s.workers.wall_clock_per_output_second > 0,
+            "workers.wall_clock_per_output_second must be positive",
+        ),
         (s.render.default_resolution in RESOLUTIONS, "render.default_resolution is not known"),
         (24 <= s.render.default_fps <= 60, "render.default_fps must be between 24 and 60"),
         (0 <= s.render.crf <= 51, "render.crf must be between 0 and 51"),

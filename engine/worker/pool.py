@@ -18,8 +18,9 @@ import shutil
 import socket
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
-from typing import Any
+from typing import Any, Literal
 
 from engine import jobs, pricing
 from engine.config import Settings
@@ -34,6 +35,7 @@ log = logging.getLogger("lipsync.worker")
 READY_TIMEOUT = 180.0
 Progress = Callable[[str, float], None]
 JobListener = Callable[[Job], Awaitable[None]]
+Verdict = Literal["lost", "stalled", "overtime"]
 
 
 def check_plugins(plugins: list[str]) -> None:
@@ -120,6 +122,48 @@ class RenderProcess:
             self._messages.put_nowait(None)
 
 
+@dataclass
+class RenderWatch:
+    """What the parent knows of a render in flight: its progress, and whether to stop it.
+
+    `verdict` says why the parent killed the render process: "lost" (the job is no longer
+    ours), "stalled" (progress stood still for `stall_seconds`) or "overtime" (it ran past
+    its wall clock); None when the process died on its own.
+    """
+
+    stall_seconds: float
+    wall_clock_seconds: float
+    stage: str = "starting"
+    fraction: float = 0.0
+    dirty: bool = False
+    verdict: Verdict | None = None
+    started: float = field(default_factory=time.monotonic)
+    last_move: float = field(default_factory=time.monotonic)
+
+    def moved(self, stage: str, fraction: float) -> None:
+        if (stage, fraction) != (self.stage, self.fraction):
+            self.last_move = time.monotonic()
+        self.stage, self.fraction, self.dirty = stage, fraction, True
+
+    def judge(self) -> Verdict | None:
+        now = time.monotonic()
+        if now - self.started > self.wall_clock_seconds:
+            return "overtime"
+        if now - self.last_move > self.stall_seconds:
+            return "stalled"
+        return None
+
+
+def _no_output(data: dict) -> dict:
+    """A handler that said done without writing its file: a bug, reported as a failed job."""
+    return {
+        "code": "render_error",
+        "message": "the render finished without producing a video",
+        "user_error": False,
+        "timings": data.get("timings", {}),
+    }
+
+
 class WorkerPool:
     def __init__(
         self,
@@ -187,37 +231,47 @@ class WorkerPool:
         output_name = self.storage.new_output_name()
         output_path = self.storage.output_path(output_name)
         work_dir = self.storage.work_dir(job.id)
+        # The render writes in its scratch folder; only a finished file is moved to the
+        # served outputs, so a killed or failed render never leaves a broken MP4 there.
+        rendered = work_dir / f"render{output_path.suffix}"
         payload = {
             "id": job.id,
             "model": job.model,
             "params": job.params,
             "inputs": {role: str(self.storage.root / rel) for role, rel in job.inputs.items()},
             "work_dir": str(work_dir),
-            "output_path": str(output_path),
+            "output_path": str(rendered),
             "max_output_seconds": job.estimate_seconds,
         }
-        progress: dict[str, Any] = {"stage": "starting", "fraction": 0.0, "dirty": False}
-        lost = asyncio.Event()
-
-        def on_progress(stage: str, fraction: float) -> None:
-            progress.update(stage=stage, fraction=fraction, dirty=True)
-
-        beat = asyncio.create_task(self._heartbeat(job, owner, progress, lost, process))
+        workers = self.settings.workers
+        watch = RenderWatch(
+            stall_seconds=workers.stall_seconds,
+            wall_clock_seconds=workers.stall_seconds
+            + workers.wall_clock_per_output_second * job.estimate_seconds,
+        )
+        beat = asyncio.create_task(self._heartbeat(job, owner, watch, process))
+        died = False
         try:
-            kind, data = await process.run(payload, on_progress)
+            kind, data = await process.run(payload, watch.moved)
+            if kind == "done":
+                if rendered.is_file():
+                    rendered.replace(output_path)
+                else:
+                    kind, data = "error", _no_output(data)
         except ChildDied:
-            await self._after_child_death(index, owner, job, lost.is_set())
-            return
+            died = True
         finally:
             beat.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await beat
-            shutil.rmtree(work_dir, ignore_errors=True)
+            shutil.rmtree(work_dir, ignore_errors=True)  # before anyone hears the job ended
+        if died:
+            await self._after_child_death(index, owner, job, watch)
+            return
 
         if kind == "done":
             await self._finish(owner, job, output_name, data)
         else:
-            output_path.unlink(missing_ok=True)
             failed = await jobs.fail(
                 self.db,
                 job.id,
@@ -246,63 +300,86 @@ class WorkerPool:
             return
         await self._notify(done)
 
-    async def _after_child_death(self, index: int, owner: str, job: Job, lost: bool) -> None:
+    async def _after_child_death(
+        self, index: int, owner: str, job: Job, watch: RenderWatch
+    ) -> None:
         if self._stop.is_set():
             requeued = await jobs.requeue(
                 self.db, job.id, owner, reason="shutdown", count_attempt=False
             )
-        elif lost:
+        elif watch.verdict == "lost":
             requeued = None  # canceled, or another worker has it: we killed our own render
-        else:
-            log.warning("job %s: render process died; re-queueing", job.id)
-            requeued = await jobs.requeue(
-                self.db, job.id, owner, reason="the render process died", count_attempt=True
+        elif watch.verdict == "overtime":
+            log.warning(
+                "job %s: render ran past %.0f s; failing it", job.id, watch.wall_clock_seconds
             )
+            requeued = await jobs.fail(
+                self.db,
+                job.id,
+                owner,
+                error=f"rendering took longer than {watch.wall_clock_seconds:.0f} s, the limit for "
+                f"{job.estimate_seconds:.0f} s of video; credits refunded",
+                code="render_timeout",
+            )
+        else:
+            reason = (
+                f"the render made no progress for {watch.stall_seconds:.0f} s"
+                if watch.verdict == "stalled"
+                else "the render process died"
+            )
+            log.warning("job %s: %s; re-queueing", job.id, reason)
+            requeued = await jobs.requeue(self.db, job.id, owner, reason=reason, count_attempt=True)
         if requeued is not None:
             await self._notify(requeued)
         await self._processes[index].close()
         if not self._stop.is_set():
             self._processes[index] = RenderProcess(self._settings_data)
-            await self._processes[index].start()
+            try:
+                await self._processes[index].start()
+            except ChildDied:
+                if not self._stop.is_set():  # killed by `stop` while starting: expected
+                    raise
 
     async def _heartbeat(
-        self,
-        job: Job,
-        owner: str,
-        progress: dict[str, Any],
-        lost: asyncio.Event,
-        process: RenderProcess,
+        self, job: Job, owner: str, watch: RenderWatch, process: RenderProcess
     ) -> None:
-        """Renew the lease and report progress; kill the render if the job is lost.
+        """Renew the lease and report progress; kill the render if the job is lost, if its
+        progress stands still for `stall_seconds`, or if it runs past its wall clock.
 
         A new stage is written within a fifth of a second (waiters show it), a new
         percentage at most once a second (it changes constantly), and the lease is renewed
-        every `heartbeat_seconds` even when nothing changed.
+        every `heartbeat_seconds` even when nothing changed. The lease alone proves only
+        that this loop is alive, not the render: hence the progress watch.
         """
         tick = min(0.2, self.settings.workers.heartbeat_seconds)
         last_write = time.monotonic()
         written_stage = ""
         while True:
             await asyncio.sleep(tick)
+            verdict = watch.judge()
+            if verdict is not None:
+                watch.verdict = verdict
+                process.kill()
+                return
             since = time.monotonic() - last_write
             due = since >= self.settings.workers.heartbeat_seconds
-            new_stage = progress["stage"] != written_stage
-            if not (due or new_stage or (progress["dirty"] and since >= 1.0)):
+            new_stage = watch.stage != written_stage
+            if not (due or new_stage or (watch.dirty and since >= 1.0)):
                 continue
-            progress["dirty"] = False
-            written_stage = progress["stage"]
+            watch.dirty = False
+            written_stage = watch.stage
             ours = await jobs.heartbeat(
                 self.db,
                 job.id,
                 owner,
                 self.settings.workers.lease_seconds,
-                stage=progress["stage"],
-                progress=progress["fraction"],
+                stage=watch.stage,
+                progress=watch.fraction,
             )
             last_write = time.monotonic()
             if not ours:
                 log.info("job %s is no longer ours (canceled or re-queued); stopping", job.id)
-                lost.set()
+                watch.verdict = "lost"
                 process.kill()
                 return
 

@@ -142,6 +142,72 @@ async def test_a_render_process_that_keeps_dying_fails_after_max_attempts(
     assert (await service.get_account(account)).balance == 50
 
 
+async def test_a_stopped_render_is_killed_retried_and_then_refunded(
+    tmp_path: Path, picture: Path, tone: Path
+) -> None:
+    """The lease is renewed by the pool, so only the progress watch can see a stopped render."""
+    settings = make_settings(tmp_path / "d", workers={"stall_seconds": 1.0, "max_attempts": 2})
+    service = await Service.open(settings)
+    try:
+        account = await account_with(service, 50)
+        stuck = await service.submit(
+            account, image_job(picture, tone, "stop"), local_dirs=[picture.parent]
+        )
+        after = await service.submit(account, image_job(picture, tone), local_dirs=[picture.parent])
+        await service.start_workers()
+        failed = await service.wait(stuck.id, timeout=60)
+        assert failed.status == "failed" and failed.error_code == "worker_crashed"
+        assert failed.attempts == 2 and "no progress for 1 s" in failed.error
+        done = await service.wait(after.id, timeout=60)  # the slot's new process works
+        assert done.status == "completed"
+        assert (await service.get_account(account)).balance == 40
+    finally:
+        await service.close()
+
+
+async def test_a_hung_render_and_an_endless_one_end_refunded(
+    tmp_path: Path, picture: Path, tone: Path
+) -> None:
+    settings = make_settings(
+        tmp_path / "d",
+        workers={"stall_seconds": 1.0, "max_attempts": 1, "wall_clock_per_output_second": 0.5},
+    )
+    service = await Service.open(settings)
+    try:
+        account = await account_with(service, 50)
+        hung = await service.submit(
+            account, image_job(picture, tone, "hang"), local_dirs=[picture.parent]
+        )
+        # Reports progress all along, but 3 s of output may take 1 + 0.5 x 3 = 2.5 s.
+        endless = await service.submit(
+            account, image_job(picture, tone, "sleep:30"), local_dirs=[picture.parent]
+        )
+        await service.start_workers()
+        hung_end = await service.wait(hung.id, timeout=60)
+        endless_end = await service.wait(endless.id, timeout=60)
+        assert hung_end.status == "failed" and hung_end.error_code == "worker_crashed"
+        assert endless_end.status == "failed" and endless_end.error_code == "render_timeout"
+        assert "longer than 2 s" in endless_end.error and endless_end.progress < 0.3
+        assert (await service.get_account(account)).balance == 50
+        assert list(service.storage.root.joinpath("outputs").iterdir()) == []
+    finally:
+        await service.close()
+
+
+async def test_a_render_that_dies_midway_leaves_no_file_to_serve(
+    service: Service, picture: Path, tone: Path
+) -> None:
+    account = await account_with(service, 50)
+    job = await service.submit(
+        account, image_job(picture, tone, "die-midway"), local_dirs=[picture.parent]
+    )
+    await service.start_workers()
+    failed = await service.wait(job.id, timeout=90)
+    assert failed.status == "failed" and failed.output is None
+    assert list(service.storage.root.joinpath("outputs").iterdir()) == []
+    assert list(service.storage.root.joinpath("work").iterdir()) == []
+
+
 async def test_cancel_running_job_refunds_and_the_slot_keeps_working(
     service: Service, picture: Path, tone: Path
 ) -> None:

@@ -7,11 +7,16 @@ lease and ledger behaviour can be tested in milliseconds instead of render-secon
     ""            finish at once          "sleep:2.5"   work 2.5 s, reporting progress
     "fail"        a user error            "crash"       an unexpected exception
     "die"         the process dies (os._exit), like an out-of-memory kill
+    "die-midway"  half an output written, then the process dies
+    "stop"        the process stops itself (SIGSTOP), as `kill -STOP` or a debugger would
+    "hang"        the process waits forever without reporting progress (a deadlock)
 """
 
 from __future__ import annotations
 
 import os
+import signal
+import threading
 import time
 
 from engine.errors import MediaError
@@ -34,6 +39,13 @@ def scripted(spec: JobSpec, ctx: JobContext) -> HandlerResult:
             raise RuntimeError("scripted crash")
         elif prompt == "die":
             os._exit(3)
+        elif prompt == "die-midway":
+            spec.output_path.write_bytes(b"\x00\x00\x00\x18ftypisom half a video")
+            os._exit(3)
+        elif prompt == "stop":
+            os.kill(os.getpid(), signal.SIGSTOP)
+        elif prompt == "hang":
+            threading.Event().wait()
     with ctx.stage("encoding"):
         spec.output_path.write_bytes(b"not a video: scripted handler output")
     audio = spec.inputs.get("audio") or spec.inputs.get("left_audio")

@@ -57,3 +57,16 @@ def test_bad_config_fails_at_start_naming_the_key(tmp_path: Path, toml: str, mes
 def test_bad_environment_value_names_the_variable() -> None:
     with pytest.raises(ConfigError, match=r"'port \(from LIPSYNC_PORT\)' must be a number"):
         load_settings(None, env={"LIPSYNC_PORT": "x"})
+
+
+def test_a_misspelt_environment_variable_stops_the_start_naming_it() -> None:
+    with pytest.raises(ConfigError, match="unknown environment variable LIPSYNC_WORKER_COUNT"):
+        load_settings(path=None, env={"LIPSYNC_WORKER_COUNT": "2", "LIPSYNC_PORT": "9000"})
+    with pytest.raises(ConfigError, match="variables LIPSYNC_PROT, LIPSYNC_TELEGRAM_TOKN"):
+        load_settings(path=None, env={"LIPSYNC_TELEGRAM_TOKN": "x", "LIPSYNC_PROT": "1"})
+    # Settings, the config path and the test tools' media folder are all known names.
+    settings = load_settings(
+        path=None,
+        env={"LIPSYNC_WORKERS_COUNT": "2", "LIPSYNC_REAL_MEDIA": "/tmp", "OTHER_THING": "x"},
+    )
+    assert settings.workers.count == 2
