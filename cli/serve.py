@@ -6,38 +6,83 @@ import asyncio
 import contextlib
 import logging
 import signal
+import sys
+from collections.abc import Iterator
 from typing import Protocol
 
 import uvicorn
 
 from engine.config import Settings
 from engine.service import NewKey, Service
+from engine.storage import write_private
 
 log = logging.getLogger("lipsync")
 SWEEP_INTERVAL = 3600.0
 
 
-def print_admin_key(new: NewKey) -> None:
-    # Printed to the terminal once, never logged: logs are often shipped elsewhere.
+ADMIN_KEY_FILE = "admin-key.txt"
+
+
+def hand_over_admin_key(new: NewKey, settings: Settings) -> None:
+    """Show the first-start admin key once, to a person, never to a log.
+
+    On a terminal it is printed. When stdout goes elsewhere (systemd's journal, a
+    container's log driver, a CI log) it would be kept and shipped with the logs, so it is
+    written to a file only this user can read, and only that file's path is printed.
+    """
+    if sys.stdout.isatty():
+        print(
+            "\n  First start: created the admin API key with "
+            f"{new.key.balance} credits. It is shown only now; keep it safe:\n\n    {new.secret}\n",
+            flush=True,
+        )
+        return
+    path = settings.data_path / ADMIN_KEY_FILE
+    write_private(path, f"{new.secret}\n")
     print(
-        "\n  First start: created the admin API key with "
-        f"{new.key.balance} credits. It is shown only now; keep it safe:\n\n    {new.secret}\n",
+        f"  First start: created the admin API key with {new.key.balance} credits. Output is "
+        f"not a terminal, so the key is in {path} (readable by this user only); store it "
+        "and delete the file.",
         flush=True,
     )
 
 
+class _Server(uvicorn.Server):
+    """uvicorn without its own signal handling.
+
+    uvicorn catches SIGINT and SIGTERM and, once it has stopped serving, raises them again
+    with the default handlers: SIGTERM then ends the process before the worker pool can
+    put its jobs back and kill its render processes. `serve` owns both signals instead.
+    """
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+def on_stop_signals(stop: asyncio.Event) -> None:
+    """SIGINT (Ctrl-C) and SIGTERM (systemd, `docker stop`, `kill`) both mean: stop cleanly."""
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+
+
 async def serve(settings: Settings) -> int:
+    """Serve until SIGINT or SIGTERM; then stop claiming, put the jobs in flight back
+    without using an attempt, kill the render processes, and exit 0."""
     from api.app import create_app
 
+    stop = asyncio.Event()
+    on_stop_signals(stop)
     service = await Service.open(settings)
     doors: list[Door] = []
     try:
         new = await service.ensure_admin_key()
         if new is not None:
-            print_admin_key(new)
+            hand_over_admin_key(new, settings)
         await service.start_workers()
         doors = await start_doors(chat_doors(service), settings)
-        server = uvicorn.Server(
+        server = _Server(
             uvicorn.Config(
                 create_app(service),
                 host=settings.host,
@@ -47,13 +92,17 @@ async def serve(settings: Settings) -> int:
             )
         )
         sweeper = asyncio.create_task(_sweep_forever(service))
-        print(f"  Serving on {settings.base_url} (health: {settings.base_url}/health)", flush=True)
+        stopper = asyncio.create_task(_stop_on(stop, server))
         try:
-            await server.serve()
+            if not stop.is_set():  # a signal during start-up: stop without serving
+                print(f"  Serving on {settings.base_url} (health: {settings.base_url}/health)")
+                sys.stdout.flush()
+                await server.serve()
         finally:
-            sweeper.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await sweeper
+            for task in (sweeper, stopper):
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
     finally:
         # Always close: the database threads would otherwise keep the process alive.
         for door in doors:
@@ -61,6 +110,14 @@ async def serve(settings: Settings) -> int:
         await service.close()
         log.info("stopped; jobs in flight went back to the queue")
     return 0
+
+
+async def _stop_on(stop: asyncio.Event, server: uvicorn.Server) -> None:
+    await stop.wait()
+    server.should_exit = True
+    stop.clear()
+    await stop.wait()  # a second signal: do not wait for open connections
+    server.force_exit = True
 
 
 class Door(Protocol):
@@ -105,11 +162,9 @@ async def start_doors(doors: list[Door], settings: Settings) -> list[Door]:
 
 
 async def run_worker(settings: Settings, slots: int | None) -> int:
-    service = await Service.open(settings)
     stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
+    on_stop_signals(stop)
+    service = await Service.open(settings)
     try:
         await service.start_workers(slots)
         print(

@@ -17,6 +17,8 @@ from pathlib import Path
 
 import aiosqlite
 
+from engine.storage import make_private
+
 BUSY_TIMEOUT_MS = 30_000
 
 MIGRATIONS: list[str] = [
@@ -128,6 +130,9 @@ class Database:
     async def open(cls, path: str | Path) -> Database:
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
+        # Keys' hashes, balances and webhook URLs: readable by the service's user only.
+        # SQLite gives the -wal and -shm files the database file's own mode.
+        make_private(path)
         writer = await _connect(path)
         await migrate(writer)
         reader = await _connect(path)

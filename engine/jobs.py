@@ -333,29 +333,51 @@ async def cancel(db: Database, job_id: str, account_id: str | None) -> Job:
 
 
 async def recover_lapsed(db: Database) -> list[Job]:
-    """Re-queue (or fail and refund) every job whose worker stopped renewing its lease."""
-    now = time.time()
+    """Re-queue (or fail and refund) every job whose worker stopped renewing its lease.
+
+    The lease is checked by the very statement that takes the job back: a heartbeat that
+    lands a moment earlier keeps the job with its worker, one that lands later finds the
+    job no longer its own and stops the render. No window lies between check and act.
+    """
     recovered: list[Job] = []
     rows = await db.fetchall(
-        "SELECT id, lease_owner FROM jobs WHERE status = 'processing' AND lease_expires_at < ?",
-        (now,),
+        "SELECT id FROM jobs WHERE status = 'processing' AND lease_expires_at < ?", (time.time(),)
     )
     for row in rows:
         async with db.write() as conn:
-            # Re-check inside the transaction: the worker may have renewed in between.
+            now = time.time()
             cursor = await conn.execute(
-                "SELECT 1 FROM jobs WHERE id = ? AND status = 'processing'"
-                " AND lease_owner IS ? AND lease_expires_at < ?",
-                (row["id"], row["lease_owner"], now),
+                "UPDATE jobs SET status = 'queued', lease_owner = NULL, lease_expires_at = NULL,"
+                " stage = '', progress = 0, updated_at = ? WHERE id = ? AND status = 'processing'"
+                " AND lease_expires_at < ? AND attempts < max_attempts",
+                (now, row["id"], now),
             )
-            still_lapsed = await cursor.fetchone()
+            requeued = cursor.rowcount
             await cursor.close()
-        if still_lapsed:
-            job = await requeue(
-                db, row["id"], row["lease_owner"], reason="the worker stopped", count_attempt=True
-            )
-            if job is not None:
+            if requeued:
+                job = await _get(conn, row["id"])
+                assert job is not None
                 recovered.append(job)
+                continue
+            # Out of attempts? Inside the same write transaction, so no heartbeat can land
+            # between this read of the lease and the refund decided on it.
+            async with conn.execute(
+                "SELECT * FROM jobs WHERE id = ? AND status = 'processing'"
+                " AND lease_expires_at < ?",
+                (row["id"], now),
+            ) as lapsed:
+                found = await lapsed.fetchone()
+            if found is not None:
+                job = Job.from_row(found)
+                recovered.append(
+                    await _fail_in(
+                        conn,
+                        job,
+                        error=f"rendering stopped {job.attempts} times (the worker stopped); "
+                        "credits refunded",
+                        code="worker_crashed",
+                    )
+                )
     return recovered
 
 

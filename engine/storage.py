@@ -12,6 +12,7 @@ hosted services' signed storage links.
 
 from __future__ import annotations
 
+import os
 import secrets
 import shutil
 import time
@@ -87,6 +88,22 @@ class Storage:
                         entry.unlink(missing_ok=True)
                     removed += 1
         return removed
+
+
+def make_private(path: Path) -> None:
+    """Create `path` readable and writable by its owner only, or narrow an existing file
+    to that (a database made 0644 by an older version)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o600)
+    os.close(fd)
+    os.chmod(path, 0o600)
+
+
+def write_private(path: Path, text: str) -> None:
+    """Write a secret to a file that no other user can read, at any moment of its life."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    make_private(path)
+    with path.open("w") as out:
+        out.write(text)
 
 
 def _safe_name(name: str) -> bool:

@@ -34,9 +34,11 @@ log = logging.getLogger("lipsync.worker")
 
 
 def child_main(conn: Connection, settings_data: dict[str, Any]) -> None:
-    # Ctrl-C in the terminal reaches the whole process group; the parent decides what
-    # happens to the job, so the child ignores SIGINT and waits to be told or killed.
+    # Ctrl-C in the terminal reaches the whole process group, and systemd sends SIGTERM to
+    # every process of the service; the parent decides what happens to the job (back to the
+    # queue, no attempt used), so the child ignores both and waits to be told or killed.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     _exit_with_parent()
     settings = settings_from_dict(settings_data)
     load_handlers(settings.workers.plugins)

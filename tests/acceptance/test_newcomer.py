@@ -41,16 +41,21 @@ def start_serve(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
         )
 
 
-def read_key(process: subprocess.Popen[bytes], log: Path, timeout: float = 120) -> str:
+def read_key(process: subprocess.Popen[bytes], log: Path, data: Path, timeout: float = 120) -> str:
+    """The first-start key: printed on a terminal, but with output going to a file (as
+    here) it is written to data/admin-key.txt and only that path is printed."""
+    key_file = data / "admin-key.txt"
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        match = re.search(r"\bsk_[0-9a-f]+_\S+", log.read_text(errors="replace"))
-        if match:
-            return match.group(0)
+        if str(key_file) in log.read_text(errors="replace"):
+            key = key_file.read_text().strip()
+            assert re.fullmatch(r"sk_[0-9a-f]+_\S+", key), key
+            assert key not in log.read_text(errors="replace")
+            return key
         if process.poll() is not None:
             break
         time.sleep(0.1)
-    raise AssertionError(f"serve printed no key:\n{log.read_text(errors='replace')[-2000:]}")
+    raise AssertionError(f"serve handed over no key:\n{log.read_text(errors='replace')[-2000:]}")
 
 
 def test_serve_prints_a_key_that_works_and_renders_a_playable_video(tmp_path: Path) -> None:
@@ -65,7 +70,7 @@ def test_serve_prints_a_key_that_works_and_renders_a_playable_video(tmp_path: Pa
     log = tmp_path / "serve.log"
     process = start_serve(env, log)
     try:
-        key = read_key(process, log)
+        key = read_key(process, log, tmp_path / "data")
         base = f"http://127.0.0.1:{port}"
         with httpx.Client(base_url=base, timeout=30) as client:
             for _ in range(200):

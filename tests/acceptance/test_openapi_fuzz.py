@@ -29,7 +29,7 @@ def test_schemathesis_finds_no_server_error(tmp_path: Path) -> None:
     log = tmp_path / "serve.log"
     server = start_serve(env, log)
     try:
-        key = read_key(server, log)
+        key = read_key(server, log, tmp_path / "data")
         fuzz = subprocess.run(
             [
                 str(Path(sys.executable).parent / "schemathesis"),
