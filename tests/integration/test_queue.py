@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from engine import jobs
 from engine.config import Settings
 from engine.errors import InsufficientCredits
 from engine.requests import JobRequest
@@ -328,3 +329,50 @@ async def test_too_few_credits_leaves_no_job_and_no_files(
     assert await service.list_jobs(account) == []
     assert list((service.storage.root / "inputs").iterdir()) == []
     assert (await service.get_account(account)).balance == 9
+
+
+async def _lapse(service: Service, picture: Path, tone: Path, attempts: int) -> tuple[str, str]:
+    """A job claimed by a worker that has gone quiet: its lease is in the past."""
+    account = await account_with(service, 100)
+    job = await service.submit(account, image_job(picture, tone), local_dirs=[picture.parent])
+    claimed = await jobs.claim(service.db, "gone-worker", [job.model], lease_seconds=30)
+    assert claimed is not None and claimed.id == job.id
+    async with service.db.write() as conn:
+        await conn.execute(
+            "UPDATE jobs SET lease_expires_at = ?, attempts = ? WHERE id = ?",
+            (time.time() - 1, attempts, job.id),
+        )
+    return account, job.id
+
+
+async def test_a_heartbeat_landing_while_lapsed_leases_are_looked_up_keeps_the_job(
+    service: Service, picture: Path, tone: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    account, job_id = await _lapse(service, picture, tone, attempts=1)
+    fetchall = service.db.fetchall
+
+    async def then_a_heartbeat(*args, **kwargs):  # type: ignore[no-untyped-def]
+        rows = await fetchall(*args, **kwargs)
+        assert await jobs.heartbeat(service.db, job_id, "gone-worker", 30)  # it was not gone
+        return rows
+
+    monkeypatch.setattr(service.db, "fetchall", then_a_heartbeat)
+    assert await jobs.recover_lapsed(service.db) == []
+    kept = await service.get_job(job_id)
+    assert kept.status == "processing" and kept.attempts == 1
+    assert (await service.get_account(account)).balance == 90
+
+
+async def test_a_lapsed_lease_requeues_or_when_out_of_attempts_fails_and_refunds(
+    service: Service, picture: Path, tone: Path
+) -> None:
+    other, last_try = await _lapse(service, picture, tone, attempts=99)
+    (failed,) = await jobs.recover_lapsed(service.db)
+    assert failed.id == last_try and failed.status == "failed"
+    assert "credits refunded" in (failed.error or "")
+    assert (await service.get_account(other)).balance == 100
+
+    account, job_id = await _lapse(service, picture, tone, attempts=1)
+    (back,) = await jobs.recover_lapsed(service.db)
+    assert back.id == job_id and back.status == "queued" and back.attempts == 1
+    assert (await service.get_account(account)).balance == 90  # still held for the rerun
