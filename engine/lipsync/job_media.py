@@ -69,7 +69,12 @@ def encode(
     fps: float | Fraction | None = None,
 ) -> float:
     """Render and encode every frame, reporting progress; returns the output's seconds.
-    The frame rate is the job's `fps` unless the handler decided one (`fps`)."""
+    The frame rate is the job's `fps` unless the handler decided one (`fps`).
+
+    The file lasts as long as its longer stream: the whole soundtrack is muxed, and the
+    frame count is rounded to whole frames, up to half a frame short of the sound. Pricing
+    the frames alone would charge less than the quote whenever that half frame crosses a
+    whole second."""
     if fps is None:
         fps = float(spec.params["fps"])
     render = spec.settings.render
@@ -88,4 +93,4 @@ def encode(
             writer.write(frame)
             if index % step == 0:
                 ctx.progress(index / n_frames)
-    return float(n_frames / fps)
+    return max(float(n_frames / fps), len(soundtrack) / OUTPUT_RATE)

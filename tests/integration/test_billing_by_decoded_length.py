@@ -116,3 +116,29 @@ def test_a_render_never_outlasts_what_was_priced(tmp_path: Path) -> None:
     with av.open(str(out)) as container:
         assert sum(1 for _ in container.decode(video=0)) == 36
         assert container.streams.audio[0].duration * container.streams.audio[0].time_base < 1.6
+
+
+@pytest.mark.slow
+async def test_the_charge_is_the_quote_when_the_last_frame_ends_short_of_the_sound(
+    tmp_path: Path,
+) -> None:
+    # 3.012 s of sound: 75 frames at 25 fps (3.0 s) show it, the soundtrack runs on. Priced
+    # from its frames the video would bill 3 s, the quote (and the file) 4 s.
+    service = await Service.open(make_settings(tmp_path / "d", workers={"plugins": []}))
+    try:
+        account = (await service.create_api_key("k", 1000)).key.account_id
+        audio = write_tone_wav(tmp_path / "tone.wav", seconds=3.012)
+        await service.start_workers()
+        job = await service.submit(
+            account, _portrait(audio), local_dirs=[tmp_path, face_photo_path().parent]
+        )
+        done = await service.wait(job.id, timeout=180)
+        assert done.status == "completed", done.error
+        assert (
+            job.estimate
+            == done.charged
+            == pricing.quote(4, "480p", service.settings.pricing).credits
+        )
+        assert done.output_seconds is not None and done.output_seconds > 3.0
+    finally:
+        await service.close()
