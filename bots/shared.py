@@ -28,9 +28,16 @@ def pick_language(code: str | None, supported: Iterable[str], default: str = "en
 
 
 def megabytes(size: int) -> str:
-    """A size for people: "20", "24.6" (megabytes of 1024 x 1024 bytes)."""
+    """A file size for people, in megabytes of 1024 x 1024 bytes: "25", "24.6", "0.3".
+
+    A file that holds anything never reads "0": below 0.1 MB it reads "0.1". An unknown
+    size is no size at all; the texts that need one have a wording without it.
+    """
     value = size / MB
-    return f"{value:.0f}" if value >= 100 or value.is_integer() else f"{value:.1f}"
+    if 0 < value < 0.1:
+        value = 0.1
+    text = f"{value:.0f}" if value >= 100 else f"{value:.1f}"
+    return text.removesuffix(".0")
 
 
 def too_big(size: int | None, limit: int) -> bool:

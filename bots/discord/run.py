@@ -5,7 +5,10 @@
 commands need no privileged intents and no message content: only interactions.
 
 The token comes from `[discord] token` in config.toml or `LIPSYNC_DISCORD_TOKEN`; it is
-handed to discord.py and never logged.
+handed to discord.py and never logged: while the door runs, every log line of the process is
+scrubbed of it (raw or percent-encoded; see `bots.redaction`). discord.py sends it only in
+the Authorization header and the gateway's IDENTIFY/RESUME payloads, never base64-encoded,
+so those are the forms there are to catch.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import signal
 
 import discord
 
+from bots import redaction
 from bots.discord import commands
 from bots.discord.guild_settings import Gate, GuildSettings, GuildSettingsStore
 from bots.discord.options import DoorOptions
@@ -69,10 +73,17 @@ class DiscordDoor:
         self.token = token or service.settings.discord.token
         self.client: LipsyncClient | None = None
         self.task: asyncio.Task[None] | None = None
+        # The bot token, and the per-interaction tokens that answer as the bot for 15 minutes.
+        self._redact = redaction.Redactor(
+            redaction.token_secrets(self.token or ""),
+            "<discord-token>",
+            patterns=redaction.DISCORD_SECRET_PATTERNS,
+        )
 
     async def start(self) -> None:
         if not self.token:
             raise ValueError("no Discord token: set [discord] token or LIPSYNC_DISCORD_TOKEN")
+        redaction.install(self._redact)
         self.client = LipsyncClient(self.service, self.options)
         self.task = asyncio.create_task(self._run(self.client), name="discord-bot")
 
@@ -87,14 +98,17 @@ class DiscordDoor:
             log.exception("the Discord bot stopped")
 
     async def stop(self) -> None:
-        if self.client is not None and not self.client.is_closed():
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(self.client.close(), STOP_TIMEOUT)
-        if self.task is not None:
-            if not self.task.done():
-                self.task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self.task
+        try:
+            if self.client is not None and not self.client.is_closed():
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(self.client.close(), STOP_TIMEOUT)
+            if self.task is not None:
+                if not self.task.done():
+                    self.task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await self.task
+        finally:
+            redaction.uninstall(self._redact)
 
 
 async def run_discord(settings: Settings) -> int:

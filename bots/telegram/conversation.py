@@ -102,8 +102,12 @@ async def check_file(path: Path, role: str, lang: str) -> str | None:
 
 
 def too_big_text(lang: str, size: int | None, limits: Limits) -> str:
+    """Why a file cannot be fetched; Telegram may leave its size out, and then so do we."""
     key = "too_big.local" if limits.local_server else "too_big.cloud"
-    return t(lang, key, size=megabytes(size or 0), limit=megabytes(limits.download_bytes))
+    limit = megabytes(limits.download_bytes)
+    if size is None:
+        return t(lang, f"{key}_unknown", limit=limit)
+    return t(lang, key, size=megabytes(size), limit=limit)
 
 
 async def ask_next(message: Message, draft: Draft, lang: str) -> None:

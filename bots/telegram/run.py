@@ -36,6 +36,7 @@ from telegram.ext import (
     filters,
 )
 
+from bots import redaction
 from bots.shared import Inbox
 from bots.telegram import commands, conversation, payments
 from bots.telegram.delivery import Recipient, deliver
@@ -52,8 +53,8 @@ POLL_TIMEOUT_SECONDS = 10.0
 RETRY_FIRST_SECONDS = 5.0
 RETRY_MAX_SECONDS = 300.0
 MAX_CONCURRENT_UPDATES = 256
-# Loggers that may print a Bot API URL, which contains the token (see _RedactToken).
-URL_LOGGERS = ("httpx", "telegram.Bot", "telegram.ext.ExtBot", "telegram.ext.Updater")
+# Where the long-poll request lines come from (see _QuietPolls).
+POLL_LOGGER = "httpx"
 ALLOWED_UPDATES = ["message", "callback_query", "pre_checkout_query"]
 MEDIA = (
     filters.PHOTO
@@ -97,24 +98,11 @@ class PerUserUpdates(BaseUpdateProcessor):
         """Nothing to free."""
 
 
-class _RedactToken(logging.Filter):
-    """httpx logs request URLs, and Bot API URLs contain the token: never let it reach logs.
-
-    It also drops the line logged for every long poll (`getUpdates`), which says nothing.
-    """
-
-    def __init__(self, token: str) -> None:
-        super().__init__()
-        self.token = token
+class _QuietPolls(logging.Filter):
+    """Drops the line httpx logs for every long poll (`getUpdates`), which says nothing."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        if self.token not in message:
-            return True
-        if "/getUpdates " in message and record.levelno <= logging.INFO:
-            return False
-        record.msg, record.args = message.replace(self.token, "<token>"), None
-        return True
+        return record.levelno > logging.INFO or "/getUpdates " not in record.getMessage()
 
 
 def file_url_for(base_url: str) -> str:
@@ -194,7 +182,12 @@ class TelegramDoor:
         self.poll_timeout = poll_timeout
         self.app: Application | None = None
         self._retry: asyncio.Task[None] | None = None
-        self._redact = _RedactToken(settings.telegram.token)
+        # Bot API URLs contain the token, percent-encoded in file downloads: while the door
+        # runs, it is scrubbed from every log line of the process, whichever logger made it.
+        self._redact = redaction.Redactor(
+            redaction.token_secrets(settings.telegram.token), "<telegram-token>"
+        )
+        self._quiet = _QuietPolls()
 
     async def start(self) -> None:
         """Connect, or keep trying in the background while Telegram cannot be reached.
@@ -202,8 +195,8 @@ class TelegramDoor:
         A Telegram outage at boot must not keep `lipsync serve` (and its REST API) from
         starting; a refused token, a configuration error, still stops it.
         """
-        for name in URL_LOGGERS:
-            logging.getLogger(name).addFilter(self._redact)
+        redaction.install(self._redact)
+        logging.getLogger(POLL_LOGGER).addFilter(self._quiet)
         self.runtime.inbox.clear()  # drafts of a previous run died with its memory
         try:
             await self._connect()
@@ -225,8 +218,8 @@ class TelegramDoor:
                 await self.runtime.deliveries.close()
                 await app.shutdown()
         finally:
-            for name in URL_LOGGERS:
-                logging.getLogger(name).removeFilter(self._redact)
+            logging.getLogger(POLL_LOGGER).removeFilter(self._quiet)
+            redaction.uninstall(self._redact)
 
     async def _connect(self) -> None:
         """getMe, publish the command menus, start polling, resume unfinished deliveries."""

@@ -108,6 +108,15 @@ EN: dict[str, str] = {
         "This file is {size} MB; I can fetch at most {limit} MB. Please send a shorter or "
         "more compressed file."
     ),
+    "too_big.cloud_unknown": (
+        "This file is over the {limit} MB that bots on Telegram's cloud Bot API can download, "
+        "so I can't fetch it. Please send a shorter or more compressed file. (Whoever runs "
+        "this bot can lift the limit with a local Bot API server.)"
+    ),
+    "too_big.local_unknown": (
+        "This file is too big: I can fetch at most {limit} MB. Please send a shorter or more "
+        "compressed file."
+    ),
     "unsupported": (
         "I can't use this kind of file. Send a photo (JPEG, PNG, WebP), a video (MP4, MOV, "
         "WebM) or a voice (a voice note, MP3, WAV, OGG, M4A)."
@@ -251,6 +260,16 @@ ES: dict[str, str] = {
     "too_big.local": (
         "Este archivo pesa {size} MB; puedo descargar como máximo {limit} MB. Envía un archivo "
         "más corto o más comprimido."
+    ),
+    "too_big.cloud_unknown": (
+        "Este archivo supera los {limit} MB que los bots de la Bot API en la nube de Telegram "
+        "pueden descargar, así que no puedo obtenerlo. Envía un archivo más corto o más "
+        "comprimido. (Quien administra este bot puede quitar el límite con un servidor local "
+        "de la Bot API.)"
+    ),
+    "too_big.local_unknown": (
+        "Este archivo es demasiado grande: puedo descargar como máximo {limit} MB. Envía un "
+        "archivo más corto o más comprimido."
     ),
     "unsupported": (
         "No puedo usar este tipo de archivo. Envía una foto (JPEG, PNG, WebP), un vídeo (MP4, "
@@ -397,6 +416,16 @@ TR: dict[str, str] = {
         "Bu dosya {size} MB; en fazla {limit} MB indirebilirim. Lütfen daha kısa ya da daha "
         "sıkıştırılmış bir dosya gönder."
     ),
+    "too_big.cloud_unknown": (
+        "Bu dosya, Telegram'ın bulut Bot API'sindeki botların indirebildiği {limit} MB "
+        "sınırını aşıyor, bu yüzden onu alamıyorum. Lütfen daha kısa ya da daha sıkıştırılmış "
+        "bir dosya gönder. (Bu botu çalıştıran kişi yerel bir Bot API sunucusuyla sınırı "
+        "kaldırabilir.)"
+    ),
+    "too_big.local_unknown": (
+        "Bu dosya çok büyük: en fazla {limit} MB indirebilirim. Lütfen daha kısa ya da daha "
+        "sıkıştırılmış bir dosya gönder."
+    ),
     "unsupported": (
         "Bu tür bir dosyayı kullanamıyorum. Bir fotoğraf (JPEG, PNG, WebP), bir video (MP4, "
         "MOV, WebM) ya da bir ses (sesli mesaj, MP3, WAV, OGG, M4A) gönder."
@@ -540,6 +569,15 @@ KO: dict[str, str] = {
         "이 파일은 {size} MB입니다. 최대 {limit} MB까지 내려받을 수 있습니다. 더 짧거나 더 "
         "압축된 파일을 보내 주세요."
     ),
+    "too_big.cloud_unknown": (
+        "이 파일은 Telegram 클라우드 Bot API의 봇이 내려받을 수 있는 {limit} MB를 넘어 "
+        "가져올 수 없습니다. 더 짧거나 더 압축된 파일을 보내 주세요. "
+        "(봇 운영자는 로컬 Bot API 서버로 이 제한을 없앨 수 있습니다.)"
+    ),
+    "too_big.local_unknown": (
+        "이 파일은 너무 큽니다. 최대 {limit} MB까지 내려받을 수 있습니다. 더 짧거나 더 "
+        "압축된 파일을 보내 주세요."
+    ),
     "unsupported": (
         "이 종류의 파일은 사용할 수 없습니다. 사진(JPEG, PNG, WebP), 영상(MP4, MOV, WebM) "
         "또는 목소리(음성 메시지, MP3, WAV, OGG, M4A)를 보내 주세요."
@@ -681,6 +719,15 @@ JA: dict[str, str] = {
     ),
     "too_big.local": (
         "このファイルは {size} MB です。ダウンロードできるのは {limit} MB までです。もっと"
+        "短いか圧縮したファイルを送ってください。"
+    ),
+    "too_big.cloud_unknown": (
+        "このファイルは Telegram のクラウド Bot API のボットがダウンロードできる {limit} MB "
+        "を超えているため、取得できません。もっと短いか圧縮したファイルを送ってください。"
+        "（ボットの運営者はローカル Bot API サーバーでこの制限をなくせます。）"
+    ),
+    "too_big.local_unknown": (
+        "このファイルは大きすぎます。ダウンロードできるのは {limit} MB までです。もっと"
         "短いか圧縮したファイルを送ってください。"
     ),
     "unsupported": (

@@ -8,10 +8,13 @@ buttons, edits, the uploaded MP4, the invoice) and what the ledger recorded.
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
+import re
 import signal
 import socket
 import sys
+import urllib.parse
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -32,6 +35,7 @@ from engine import handlers
 from engine.config import Settings
 from engine.ledger import Entry
 from engine.media import Mp4Writer, load_audio, load_image
+from engine.requests import JobRequest
 from engine.service import Service
 from tests.conftest import make_settings
 from tests.support.fake_telegram import TOKEN, Call, FakeBotApi, FakeUser
@@ -74,6 +78,23 @@ def voice_note(text: str, voice: str, folder: Path, name: str) -> Path:
         for packet in stream.encode(frame):
             out.mux(packet)
         for packet in stream.encode(None):
+            out.mux(packet)
+    return ogg
+
+
+def exact_voice_note(text: str, seconds: float, folder: Path, name: str) -> Path:
+    """A voice note whose sound lasts exactly `seconds` (speech, then silence)."""
+    speech = load_audio(voice_note(text, "en", folder, f"{name}-speech"), sample_rate=48000)
+    samples = np.zeros(round(seconds * 48000), np.float32)
+    samples[: len(speech)] = speech[: len(samples)]
+    ogg = folder / f"{name}.ogg"
+    with av.open(str(ogg), "w", format="ogg") as out:
+        stream = out.add_stream("libopus", rate=48000, layout="mono")
+        frame = av.AudioFrame.from_ndarray(
+            (samples * 32767).astype(np.int16)[None, :], format="s16", layout="mono"
+        )
+        frame.sample_rate = 48000
+        for packet in [*stream.encode(frame), *stream.encode(None)]:
             out.mux(packet)
     return ogg
 
@@ -332,6 +353,49 @@ async def test_duet_flow_asks_order_and_resolution_then_uploads_the_conversation
 
 
 @pytest.mark.slow
+async def test_the_price_quoted_is_exactly_what_the_ledger_holds_and_charges(
+    tmp_path: Path, api: FakeBotApi
+) -> None:
+    # 6.012 s of sound bills as 7 s, while the video is 150 frames at 25 fps (6.0 s): a
+    # price worked out again from the rendered length would differ from the quote.
+    voice = exact_voice_note("Hello there, my friend. How are you?", 6.012, tmp_path, "voice")
+    olga = FakeUser(api, 1301, "Olga", "en")
+    async with running_bot(bot_settings(tmp_path, api), render=True) as service:
+        mark = api.mark()
+        olga.send_photo(face_photo_path())
+        await answer(api, olga, mark)
+        mark = api.mark()
+        olga.send_voice(voice)
+        panel = await answer(api, olga, mark)
+        price = await choose_resolution(api, olga, panel, "480p")
+        found = re.search(r"Price: (\d+) credits\.", price.text)
+        assert found, price.text
+        quoted = int(found[1])
+        # The engine's own estimate (the REST /api/v1/estimate answer) for the same files.
+        request = JobRequest(
+            model="lipsync-image",
+            inputs={"image": str(face_photo_path()), "audio": str(voice)},
+            params={"resolution": "480p"},
+        )
+        estimate = await service.estimate(request, local_dirs=[face_photo_path().parent, tmp_path])
+        assert quoted == estimate.credits == 14
+
+        mark = api.mark()
+        olga.tap(panel, price.button("go:"))
+        await api.reply_to(olga.id, since=mark, methods=("sendVideo",))
+        account = await account_of(service, olga)
+        (job,) = await service.list_jobs(account)
+        assert job.status == "completed" and job.charged is not None
+        done = t("en", "done", credits=job.charged, balance=STARTER - job.charged)
+        await panel_edit(api, panel, mark, text=done)  # what the user is told was charged
+        entries = {e.kind: e for e in await job_entries(service, account)}
+        assert sorted(entries) == ["charge", "reserve"]
+        assert job.estimate == entries["reserve"].credits == quoted  # held what was quoted
+        assert job.charged == entries["charge"].credits == quoted  # and charged it
+        assert (await service.get_account(account)).balance == STARTER - quoted
+
+
+@pytest.mark.slow
 async def test_dubbing_flow_takes_a_video_note_then_a_voice(
     tmp_path: Path, api: FakeBotApi, media: Media
 ) -> None:
@@ -500,6 +564,30 @@ async def test_each_bad_input_gets_a_friendly_reply_and_costs_nothing(
         assert await service.list_jobs(account) == []
 
 
+async def test_a_file_of_unknown_size_is_fetched_and_never_said_to_be_0_mb(
+    tmp_path: Path, api: FakeBotApi, media: Media
+) -> None:
+    nina = FakeUser(api, 1401, "Nina", "en")
+    async with running_bot(bot_settings(tmp_path, api), render=False):
+        # Telegram sometimes leaves `file_size` out: the bot tries the download, and when
+        # Telegram refuses the file as too big, says so without a size.
+        big = api.add_file(media.silent_video.read_bytes(), size=25 * MB, suffix=".mp4")
+        del big["file_size"]
+        mark = api.mark()
+        nina._message(video={**big, "width": 640, "height": 480, "duration": 2})
+        text = await said(api, nina, mark)
+        assert text == t("en", "too_big.cloud_unknown", limit="20")
+        assert " 0 MB" not in text and "20 MB" in text
+        assert len(api.calls_of("getFile", since=mark)) == 1  # it was tried
+
+        # A small one without a size is simply fetched.
+        small = api.add_file(media.face.read_bytes(), suffix=".jpg")
+        del small["file_size"]
+        mark = api.mark()
+        nina._message(photo=[{**small, "width": 640, "height": 480}])
+        assert await said(api, nina, mark) == t("en", "ask_voice.portrait")
+
+
 @pytest.mark.slow
 async def test_a_photo_without_a_face_fails_refunded_with_a_message_in_the_users_language(
     tmp_path: Path, api: FakeBotApi, media: Media
@@ -552,7 +640,8 @@ async def test_a_video_over_the_upload_limit_is_sent_as_a_link(
         url = service.output_url(job)
         assert url and url in link.text
         size = megabytes(service.output_path(job).stat().st_size)  # type: ignore[union-attr]
-        assert link.text == t("ko", "link", size=size, limit=megabytes(1000), url=url)
+        assert link.text == t("ko", "link", size=size, limit="0.1", url=url)
+        assert " 0 MB" not in link.text and "0.0 MB" not in link.text
         assert api.calls_of("sendVideo", hana.id) == []
         assert job.status == "completed"
 
@@ -685,8 +774,29 @@ async def test_a_render_in_flight_is_delivered_after_the_bot_restarts(
         await panel_edit(api, panel, mark, text=t("en", "done", credits=10, balance=40))
 
 
+async def test_no_log_line_holds_the_token_not_even_url_encoded_in_a_download(
+    tmp_path: Path, api: FakeBotApi, media: Media, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)  # python-telegram-bot and httpx log their URLs
+    mia = FakeUser(api, 1201, "Mia", "en")
+    async with running_bot(bot_settings(tmp_path, api), render=False):
+        mark = api.mark()
+        mia.send_photo(media.face)
+        assert await said(api, mia, mark) == t("en", "ask_voice.portrait")
+    formatter = logging.Formatter("%(name)s: %(message)s")
+    lines = [formatter.format(record) for record in caplog.records]
+    # The download URL is percent-encoded by python-telegram-bot ("123456%3ATEST-...").
+    assert all("/file/bot<telegram-token>" in line for line in lines if "/file/bot" in line)
+    downloads = [line for line in lines if line.startswith("httpx: HTTP Request: GET")]
+    assert [line for line in downloads if "/file/bot<telegram-token>/files/file-" in line]
+    secret = TOKEN.split(":")[1]
+    for line in lines:
+        assert secret not in urllib.parse.unquote(urllib.parse.unquote(line)), line
+    assert not [line for line in lines if line.startswith("httpx") and "/getUpdates " in line]
+
+
 async def test_lipsync_bot_telegram_answers_then_stops_cleanly_on_sigterm(
-    tmp_path: Path, api: FakeBotApi
+    tmp_path: Path, api: FakeBotApi, media: Media
 ) -> None:
     env = {
         **os.environ,
@@ -705,12 +815,17 @@ async def test_lipsync_bot_telegram_answers_then_stops_cleanly_on_sigterm(
         zoe.say("/start")
         welcome = await api.reply_to(zoe.id, since=0)
         assert welcome.text == t("es", "welcome", name="Zoe", balance=STARTER)
+        mark = api.mark()
+        zoe.send_photo(media.face)  # a download: its URL holds the token, percent-encoded
+        assert (await api.reply_to(zoe.id, since=mark)).text == t("es", "ask_voice.portrait")
     finally:
         process.send_signal(signal.SIGTERM)
         output, _ = await asyncio.wait_for(process.communicate(), 60)
     assert process.returncode == 0, output.decode(errors="replace")[-2000:]
     logged = output.decode(errors="replace")
     assert "Set Bot API URL" in logged and TOKEN not in logged  # the token is never logged
+    assert "/file/bot<telegram-token>/files/" in logged  # the download was logged, redacted
+    assert urllib.parse.quote(TOKEN) not in logged and TOKEN.split(":")[1] not in logged
 
 
 async def test_a_telegram_outage_at_start_is_retried_in_the_background(
@@ -755,6 +870,23 @@ def test_every_text_exists_in_every_language_with_the_same_placeholders() -> Non
         assert set(table) == set(texts.EN), lang
         for key, template in table.items():
             assert fields(template) == fields(texts.EN[key]), (lang, key)
+
+
+def test_sizes_read_sensibly_and_an_unknown_size_is_never_0_mb() -> None:
+    from bots.telegram.conversation import too_big_text
+
+    assert megabytes(25 * MB) == "25"
+    assert megabytes(round(24.6 * MB)) == "24.6"
+    assert megabytes(300 * 1024) == "0.3"
+    assert megabytes(1000) == "0.1"  # under 0.1 MB, but not nothing
+    assert megabytes(2000 * MB) == "2000"
+    cloud, local = Limits(), Limits.for_base_url("http://127.0.0.1:8081/bot")
+    for lang in texts.LANGUAGES:
+        for limits, limit in ((cloud, "20"), (local, "2000")):
+            unknown = too_big_text(lang, None, limits)
+            assert f"{limit} MB" in unknown and " 0 MB" not in unknown, (lang, unknown)
+            assert unknown != too_big_text(lang, 0, limits)
+        assert "0.5 MB" in too_big_text(lang, MB // 2, Limits(download_bytes=MB // 4))
 
 
 def test_local_bot_api_server_urls_and_limits() -> None:
