@@ -32,6 +32,7 @@ from bots.telegram.runtime import (
 )
 from bots.telegram.texts import language_of, t
 from engine.errors import Conflict, InsufficientCredits, LipsyncError, MediaError, NotFound
+from engine.ratelimit import RateLimited
 
 RESOLUTIONS = ("480p", "720p")
 ORDERS = ("meanwhile", "left_right", "right_left")
@@ -274,6 +275,12 @@ async def on_confirm(update: Update, context: Context) -> None:
         price = draft.price if draft.price is not None else 0
         await query.message.reply_text(
             t(lang, "insufficient", credits=price, balance=account.balance)
+        )
+        return
+    except RateLimited as exc:
+        # Keep the draft as well: the same ✅ works once the minute has passed.
+        await query.message.reply_text(
+            t(lang, "rate_limited", limit=exc.limit, seconds=exc.retry_after)
         )
         return
     except LipsyncError as exc:

@@ -71,6 +71,10 @@ EN: dict[str, str] = {
         "Not enough credits: this video costs {credits} credits and you have {balance}. "
         "Get more with /buy, then tap ✅ again."
     ),
+    "rate_limited": (
+        "That is more videos than you can start in a minute ({limit}). Wait {seconds} s, "
+        "then tap ✅ again."
+    ),
     "queued": "⏳ Waiting for a free renderer…",
     "progress": "⏳ {stage}: {percent}%",
     "stage.starting": "Starting",
@@ -222,6 +226,10 @@ ES: dict[str, str] = {
     "insufficient": (
         "No tienes créditos suficientes: este vídeo cuesta {credits} créditos y tienes "
         "{balance}. Consigue más con /buy y vuelve a pulsar ✅."
+    ),
+    "rate_limited": (
+        "Son más vídeos de los que puedes empezar en un minuto ({limit}). Espera {seconds} s "
+        "y vuelve a pulsar ✅."
     ),
     "queued": "⏳ Esperando un renderizador libre…",
     "progress": "⏳ {stage}: {percent}%",
@@ -378,6 +386,10 @@ TR: dict[str, str] = {
         "Yeterli kredin yok: bu video {credits} kredi tutuyor ve {balance} kredin var. "
         "/buy ile daha fazla al, sonra ✅ düğmesine yeniden dokun."
     ),
+    "rate_limited": (
+        "Bir dakikada başlatabileceğinden fazla video ({limit}). {seconds} sn bekle, sonra "
+        "✅ düğmesine yeniden dokun."
+    ),
     "queued": "⏳ Boş bir işleyici bekleniyor…",
     "progress": "⏳ {stage}: %{percent}",
     "stage.starting": "Başlıyor",
@@ -533,6 +545,10 @@ KO: dict[str, str] = {
         "크레딧이 부족합니다: 이 영상은 {credits} 크레딧이고 잔액은 {balance} 크레딧입니다. "
         "/buy 로 충전한 뒤 ✅ 를 다시 누르세요."
     ),
+    "rate_limited": (
+        "1분에 시작할 수 있는 영상 수({limit}개)를 넘었습니다. {seconds}초 기다린 뒤 ✅ 를 "
+        "다시 누르세요."
+    ),
     "queued": "⏳ 렌더러를 기다리는 중…",
     "progress": "⏳ {stage}: {percent}%",
     "stage.starting": "시작하는 중",
@@ -682,6 +698,10 @@ JA: dict[str, str] = {
     "insufficient": (
         "クレジットが足りません：この動画は {credits} クレジットで、残高は {balance} です。"
         "/buy で購入してから、もう一度 ✅ を押してください。"
+    ),
+    "rate_limited": (
+        "1 分間に始められる動画の数（{limit}）を超えました。{seconds} 秒待ってから、もう一度 "
+        "✅ を押してください。"
     ),
     "queued": "⏳ 空いているレンダラーを待っています…",
     "progress": "⏳ {stage}：{percent}%",

@@ -581,6 +581,34 @@ async def test_cooldown_holds_per_user(
     assert len(alice_jobs) == 1 and fake.interaction(second).callback["type"] == 4
 
 
+async def test_the_engine_rate_limit_holds_per_user_in_every_server(
+    tmp_path: Path, fake: FakeDiscord, media: dict[str, Path]
+) -> None:
+    options = DoorOptions(default_cooldown_seconds=0)  # no server cooldown: the engine's own
+    async with engine(tmp_path, real=False) as service, bot(fake, service, options):
+        service.rate_limiter.limits["free"] = 1  # one job a minute per user
+
+        def order(user: FakeUser) -> dict[str, Any]:
+            return image_command(
+                fake, fake.add_file(media["face"]), fake.add_file(media["tone"]), user=user
+            )
+
+        first = order(ALICE)
+        await fake.dispatch(first)
+        await fake.wait_for(lambda: has_video(fake, first))
+        second = order(ALICE)
+        await fake.dispatch(second)
+        text = await reply_of(fake, fake.interaction(second))
+        other = order(BOB)
+        await fake.dispatch(other)
+        await fake.wait_for(lambda: has_video(fake, other))
+        alice_jobs = await service.list_jobs(await account_of(service, ALICE))
+        entries = await job_entries(service, ALICE)
+    assert text.startswith("Your video could not be made: too many jobs")
+    assert re.search(r"retry in \d+ s\. Nothing was charged\.$", text), text
+    assert len(alice_jobs) == 1 and entries == Counter({"reserve": 1, "charge": 1})
+
+
 async def test_one_job_at_a_time_and_others_are_not_blocked(
     tmp_path: Path, fake: FakeDiscord, media: dict[str, Path]
 ) -> None:

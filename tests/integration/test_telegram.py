@@ -352,6 +352,42 @@ async def test_duet_flow_asks_order_and_resolution_then_uploads_the_conversation
         ]
 
 
+async def test_a_user_over_the_submission_budget_is_told_when_to_retry_and_keeps_the_draft(
+    tmp_path: Path, api: FakeBotApi, media: Media
+) -> None:
+    pia = FakeUser(api, 1401, "Pia", "es")
+    async with running_bot(bot_settings(tmp_path, api), render=False) as service:
+        service.rate_limiter.limits["free"] = 1  # one job a minute, so the second is refused
+        refused = None
+        for attempt in range(2):
+            mark = api.mark()
+            pia.send_photo(media.face)
+            await answer(api, pia, mark)
+            mark = api.mark()
+            pia.send_voice(media.hello)
+            panel = await answer(api, pia, mark)
+            price = await choose_resolution(api, pia, panel, "480p")
+            mark = api.mark()
+            pia.tap(panel, price.button("go:"))
+            if attempt == 0:  # the panel turns into the job's progress
+                await panel_edit(api, panel, mark, text=t("es", "queued"))
+            else:  # a new message says why, under the panel that stays as it was
+                refused = await said(api, pia, mark)
+        account = await account_of(service, pia)
+        (job,) = await service.list_jobs(account)  # the refused tap made no job
+        balance = (await service.get_account(account)).balance
+        # The draft is kept: once the minute has passed, the same ✅ queues it.
+        service.rate_limiter.limits["free"] = 2
+        mark = api.mark()
+        pia.tap(panel, price.button("go:"))
+        await panel_edit(api, panel, mark, text=t("es", "queued"))
+        assert len(await service.list_jobs(account)) == 2
+    assert refused is not None
+    assert refused.startswith("Son más vídeos de los que puedes empezar en un minuto (1).")
+    assert "Espera" in refused
+    assert balance == STARTER - job.estimate  # only the queued job is held
+
+
 @pytest.mark.slow
 async def test_the_price_quoted_is_exactly_what_the_ledger_holds_and_charges(
     tmp_path: Path, api: FakeBotApi
