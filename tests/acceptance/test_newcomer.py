@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -15,17 +14,12 @@ import av
 import httpx
 import pytest
 
+from tests.support.http import free_port
 from tests.support.media import face_photo_path
 from tests.support.speech import speak
 
 REPO = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.slow
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def start_serve(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.acceptance.test_newcomer import free_port, read_key, start_serve
+from tests.acceptance.test_newcomer import read_key, start_serve
+from tests.support.http import free_port
 
 REPO = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.slow

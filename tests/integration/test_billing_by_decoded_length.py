@@ -17,6 +17,7 @@ from engine import pricing
 from engine.config import Settings
 from engine.errors import MediaError
 from engine.handlers import JobContext, JobSpec, get_handler, load_handlers
+from engine.jobs import Job
 from engine.media import probe
 from engine.requests import JobRequest, normalize_params
 from engine.service import Service
@@ -69,23 +70,25 @@ async def test_a_lying_file_over_the_limit_is_refused_at_submit_and_costs_nothin
         await service.close()
 
 
+async def _render(tmp_path: Path, audio: Path) -> tuple[Job, Job, Service]:
+    """Submit a portrait of `audio` to a real service and render it: (as queued, as done)."""
+    service = await Service.open(make_settings(tmp_path / "d", workers={"plugins": []}))
+    account = (await service.create_api_key("k", 1000)).key.account_id
+    await service.start_workers()
+    job = await service.submit(
+        account, _portrait(audio), local_dirs=[tmp_path, face_photo_path().parent]
+    )
+    done = await service.wait(job.id, timeout=180)
+    assert done.status == "completed", done.error
+    return job, done, service
+
+
 @pytest.mark.slow
 async def test_the_lying_file_is_rendered_and_charged_for_what_it_holds(tmp_path: Path) -> None:
-    service = await Service.open(make_settings(tmp_path / "d", workers={"plugins": []}))
+    job, done, service = await _render(tmp_path, matroska_claiming(tmp_path / "liar.mka", 9.0, 1.0))
     try:
-        account = (await service.create_api_key("k", 1000)).key.account_id
-        audio = matroska_claiming(tmp_path / "liar.mka", 9.0, 1.0)
-        await service.start_workers()
-        job = await service.submit(
-            account, _portrait(audio), local_dirs=[tmp_path, face_photo_path().parent]
-        )
-        done = await service.wait(job.id, timeout=180)
-        assert done.status == "completed", done.error
-        assert (
-            job.estimate
-            == done.charged
-            == pricing.quote(9.0, "480p", service.settings.pricing).credits
-        )
+        credits = pricing.quote(9.0, "480p", service.settings.pricing).credits
+        assert job.estimate == done.charged == credits
         with av.open(str(service.output_path(done))) as out:
             frames = sum(1 for _ in out.decode(video=0))
         assert abs(frames - 9.0 * 25) <= 1
@@ -124,21 +127,10 @@ async def test_the_charge_is_the_quote_when_the_last_frame_ends_short_of_the_sou
 ) -> None:
     # 3.012 s of sound: 75 frames at 25 fps (3.0 s) show it, the soundtrack runs on. Priced
     # from its frames the video would bill 3 s, the quote (and the file) 4 s.
-    service = await Service.open(make_settings(tmp_path / "d", workers={"plugins": []}))
+    job, done, service = await _render(tmp_path, write_tone_wav(tmp_path / "t.wav", 3.012))
     try:
-        account = (await service.create_api_key("k", 1000)).key.account_id
-        audio = write_tone_wav(tmp_path / "tone.wav", seconds=3.012)
-        await service.start_workers()
-        job = await service.submit(
-            account, _portrait(audio), local_dirs=[tmp_path, face_photo_path().parent]
-        )
-        done = await service.wait(job.id, timeout=180)
-        assert done.status == "completed", done.error
-        assert (
-            job.estimate
-            == done.charged
-            == pricing.quote(4, "480p", service.settings.pricing).credits
-        )
+        credits = pricing.quote(4, "480p", service.settings.pricing).credits
+        assert job.estimate == done.charged == credits
         assert done.output_seconds is not None and done.output_seconds > 3.0
     finally:
         await service.close()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +19,7 @@ from mcp_types import CallToolResult, ImageContent, ResourceLink, TextContent
 from api.app import create_app
 from engine.service import Service
 from tests.conftest import make_settings
+from tests.support.http import free_port
 from tests.support.media import face_photo_path
 from tests.support.speech import speak
 
@@ -40,12 +40,6 @@ MCP_HEADERS = {"Accept": "application/json, text/event-stream"}
 class Api:
     service: Service
     url: str
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture

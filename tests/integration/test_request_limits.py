@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +19,7 @@ import uvicorn
 from api.app import create_app
 from engine.service import Service
 from tests.conftest import make_settings
+from tests.support.http import free_port
 
 GIGABYTES = 2 * 1024**3
 UPLOAD_LIMIT = 1024 * 1024
@@ -30,12 +30,6 @@ class Server:
     service: Service
     port: int
     key: str
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture
