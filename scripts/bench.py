@@ -406,6 +406,44 @@ async def dub_speed(root: Path) -> None:
     )
 
 
+@section("measure")
+async def measure_cost(root: Path) -> None:
+    """What pricing on the decoded length costs at submit: probe alone (the old way, which
+    believed the container) vs probe + decoding the whole sound, for 10 minutes of audio."""
+    import av
+    import numpy as np
+
+    from engine.media.audio import measure_audio_seconds
+    from engine.media.probe import probe
+
+    seconds, rate = 600, 48_000
+    t = np.arange(seconds * rate) / rate
+    samples = (0.3 * np.sin(2 * np.pi * 220 * t) * 32767).astype(np.int16)
+    for suffix, codec, fmt in (
+        ("ogg", "libopus", "s16"),
+        ("m4a", "aac", "fltp"),
+        ("mp3", "libmp3lame", "s16p"),
+    ):
+        path = root / f"ten-minutes.{suffix}"
+        with av.open(str(path), "w") as out:
+            stream = out.add_stream(codec, rate=rate, layout="mono")
+            data = samples if fmt.startswith("s16") else (samples / 32767).astype(np.float32)
+            frame = av.AudioFrame.from_ndarray(data[None, :], format=fmt, layout="mono")
+            frame.sample_rate = rate
+            for packet in [*stream.encode(frame), *stream.encode(None)]:
+                out.mux(packet)
+        start = time.perf_counter()
+        probe(path, max_bytes=1 << 30)
+        probed = time.perf_counter() - start
+        start = time.perf_counter()
+        measured = measure_audio_seconds(path, max_seconds=3600)
+        decoded = time.perf_counter() - start
+        print(
+            f"measure {suffix:>3}: probe {probed * 1000:6.1f} ms, decode {decoded * 1000:6.0f} ms "
+            f"for {measured:.0f} s of sound ({seconds / decoded:.0f}x real time)"
+        )
+
+
 async def main(names: list[str]) -> None:
     unknown = [n for n in names if n not in SECTIONS]
     if unknown:
