@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
@@ -13,6 +13,7 @@ from api.studio import ROLE_FIELDS, ImageForm, MultiForm, VideoForm, studio_job
 from api.views import iso, job_detail
 from engine.requests import JobRequest
 from engine.service import ApiKeyInfo, Service
+from engine.vocabulary import Model, Plan
 from engine.webhooks import deliveries_for
 
 router = APIRouter(prefix="/api/v1", tags=["account and jobs"])
@@ -104,11 +105,11 @@ async def ledger_entries(
 
 class EstimateRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    model: Literal["lipsync-video", "lipsync-image", "lipsync-image-multi"]
+    model: Model
     formState: dict[str, Any] = Field(description="the same formState as the job's endpoint")
 
 
-_FORMS = {"lipsync-video": VideoForm, "lipsync-image": ImageForm, "lipsync-image-multi": MultiForm}
+_FORMS = {Model.VIDEO: VideoForm, Model.IMAGE: ImageForm, Model.IMAGE_MULTI: MultiForm}
 
 
 @router.post("/estimate", summary="What a job would cost (inputs are measured, nothing charged)")
@@ -136,7 +137,7 @@ class NewKeyRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: str = Field("", max_length=100, description="a name to remember it by (optional)")
     credits: int = Field(0, ge=0, le=10**12)
-    plan: Literal["free", "starter", "pro"] = "free"
+    plan: Plan = Plan.FREE
 
 
 def _admin(key: ApiKeyInfo) -> None:

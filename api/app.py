@@ -64,15 +64,12 @@ def create_app(
 
     @app.get("/health", tags=["health"], summary="Liveness and queue depth")
     async def health() -> dict:
-        row = await service.db.fetchone(
-            "SELECT SUM(status = 'queued') AS queued, SUM(status = 'processing') AS processing"
-            " FROM jobs"
-        )
+        now = await service.health()
         return {
             "status": "ok",
-            "queued": int(row["queued"] or 0) if row else 0,
-            "processing": int(row["processing"] or 0) if row else 0,
-            "workers": service.pool.slots if service.pool else 0,
+            "queued": now.queued,
+            "processing": now.processing,
+            "workers": now.workers,
         }
 
     for router in (studio.router, dev.router, account.router, files.router):

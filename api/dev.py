@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, ConfigDict, Field
@@ -14,13 +14,14 @@ from api.submit import submit_job
 from api.views import INPUT_TYPES, dev_job
 from engine.requests import JobRequest
 from engine.service import ApiKeyInfo, Service
+from engine.vocabulary import Model, Resolution, Role
 
 router = APIRouter(prefix="/api/v1/lipsync", tags=["LipSync.dev dialect"])
 
 
-class Settings(BaseModel):
+class GenerateSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    resolution: Literal["480p", "720p", "1080p"] = Field("720p", description="default 720p")
+    resolution: Resolution = Field(Resolution.P720, description="default 720p")
     fps: int | None = Field(
         None, ge=24, le=60, description="default 25 for a photo; a video keeps its own rate"
     )
@@ -32,7 +33,7 @@ class GenerateRequest(BaseModel):
     audioUrl: str = Field(min_length=1, description="URL of the audio (MP3, WAV, ...)")
     videoUrl: str | None = Field(None, description="source video: video-to-video lipsync")
     imageUrl: str | None = Field(None, description="portrait photo: image-to-video lipsync")
-    settings: Settings = Field(default_factory=Settings)
+    settings: GenerateSettings = Field(default_factory=GenerateSettings)
     webhookUrl: str | None = None
 
 
@@ -74,9 +75,9 @@ async def generate(
 ) -> dict:
     if bool(body.videoUrl) == bool(body.imageUrl):
         raise ApiError(422, "invalid_request", "send exactly one of videoUrl or imageUrl")
-    model = "lipsync-video" if body.videoUrl else "lipsync-image"
-    inputs = {"audio": body.audioUrl}
-    inputs["video" if body.videoUrl else "image"] = body.videoUrl or body.imageUrl or ""
+    model = Model.VIDEO if body.videoUrl else Model.IMAGE
+    inputs = {Role.AUDIO: body.audioUrl}
+    inputs[Role.VIDEO if body.videoUrl else Role.IMAGE] = body.videoUrl or body.imageUrl or ""
     params: dict = {"resolution": body.settings.resolution}
     if body.settings.fps is not None:
         params["fps"] = body.settings.fps
@@ -95,7 +96,7 @@ async def generate(
         ),
     )
     service: Service = request.app.state.service
-    estimate = service.quote(job.model, job.params, {"audio": job.estimate_seconds})
+    estimate = service.quote(job.model, job.params, {Role.AUDIO: job.estimate_seconds})
     return {
         "success": True,
         "data": {

@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.auth import authenticate
 from api.submit import submit_job
-from api.views import studio_job
+from api.views import studio_job, studio_status
 from engine.requests import JobRequest
 from engine.service import ApiKeyInfo, Service
+from engine.vocabulary import Model, Order, Resolution, Role, SyncMode
 
 router = APIRouter(prefix="/api/v1", tags=["lipsync.studio dialect"])
 
-Resolution = Literal["480p", "720p", "1080p"]
 Url = Annotated[
     str,
     Field(
@@ -46,7 +46,7 @@ class _Common(BaseModel):
 class VideoForm(_Common):
     video: Url = Field(description="source video (MP4, MOV, WebM, MKV)")
     audio: Url = Field(description="new voice (MP3, WAV, OGG, M4A, ...)")
-    sync_mode: Literal["bounce", "loop", "freeze"] | None = Field(
+    sync_mode: SyncMode | None = Field(
         None,
         description="when the audio outlasts the video: play it back and forth (bounce, "
         "default), loop it, or freeze the last frame",
@@ -62,7 +62,7 @@ class MultiForm(_Common):
     image: Url = Field(description="photo showing two people")
     left_audio: Url = Field(description="voice of the person on the left")
     right_audio: Url = Field(description="voice of the person on the right")
-    order: Literal["meanwhile", "left_right", "right_left"] | None = Field(
+    order: Order | None = Field(
         None, description="meanwhile (both at once, default), left_right or right_left"
     )
 
@@ -100,7 +100,7 @@ class StudioJob(BaseModel):
 
 
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=255)]
-ROLE_FIELDS = ("video", "image", "audio", "left_audio", "right_audio", "mask_image")
+ROLE_FIELDS = tuple(Role)
 
 
 async def _submit(
@@ -120,7 +120,7 @@ async def _submit(
             source="studio",
         ),
     )
-    return {"id": job.id, "status": "processing" if job.status == "queued" else job.status}
+    return {"id": job.id, "status": studio_status(job.status)}
 
 
 @router.post("/lipsync-video", response_model=Accepted, summary="Video + new audio -> dubbed video")
@@ -130,7 +130,7 @@ async def lipsync_video(
     key: Annotated[ApiKeyInfo, Depends(authenticate)],
     idem: IdempotencyKey = None,
 ) -> dict:
-    return await _submit(request, key, "lipsync-video", body, idem)
+    return await _submit(request, key, Model.VIDEO, body, idem)
 
 
 @router.post("/lipsync-image", response_model=Accepted, summary="Photo + audio -> talking portrait")
@@ -140,7 +140,7 @@ async def lipsync_image(
     key: Annotated[ApiKeyInfo, Depends(authenticate)],
     idem: IdempotencyKey = None,
 ) -> dict:
-    return await _submit(request, key, "lipsync-image", body, idem)
+    return await _submit(request, key, Model.IMAGE, body, idem)
 
 
 @router.post(
@@ -152,7 +152,7 @@ async def lipsync_image_multi(
     key: Annotated[ApiKeyInfo, Depends(authenticate)],
     idem: IdempotencyKey = None,
 ) -> dict:
-    return await _submit(request, key, "lipsync-image-multi", body, idem)
+    return await _submit(request, key, Model.IMAGE_MULTI, body, idem)
 
 
 @router.get("/jobs/{request_id}", response_model=StudioJob, summary="Job status and result")

@@ -7,13 +7,17 @@ from typing import Any
 
 from engine.jobs import Job
 from engine.service import Service
+from engine.vocabulary import Model, Status
 
-INPUT_TYPES = {"lipsync-video": "video", "lipsync-image": "image", "lipsync-image-multi": "image"}
+INPUT_TYPES = {Model.VIDEO: "video", Model.IMAGE: "image", Model.IMAGE_MULTI: "image"}
+
+
+_UNSUCCESSFUL = (Status.FAILED, Status.CANCELED)
 
 
 def studio_status(status: str) -> str:
     # Seeds 000-003 know processing / completed / failed: a queued job is "processing".
-    return "processing" if status == "queued" else status
+    return Status.PROCESSING if status == Status.QUEUED else status
 
 
 def studio_job(job: Job, service: Service) -> dict[str, Any]:
@@ -22,9 +26,9 @@ def studio_job(job: Job, service: Service) -> dict[str, Any]:
         "id": job.id,
         "model": job.model,
         "status": studio_status(job.status),
-        "output": service.output_url(job) if job.status == "completed" else None,
-        "error": job.error if job.status in ("failed", "canceled") else "",
-        "executionTime": job.execution_ms if job.status == "completed" else None,
+        "output": service.output_url(job) if job.status == Status.COMPLETED else None,
+        "error": job.error if job.status in _UNSUCCESSFUL else "",
+        "executionTime": job.execution_ms if job.status == Status.COMPLETED else None,
         "timings": job.timings or None,
     }
 
@@ -43,22 +47,22 @@ def dev_job(job: Job, service: Service) -> dict[str, Any]:
         "jobId": job.id,
         "inputType": INPUT_TYPES[job.model],
         "status": job.status,
-        "outputUrl": service.output_url(job) if job.status == "completed" else None,
+        "outputUrl": service.output_url(job) if job.status == Status.COMPLETED else None,
         "createdAt": iso(job.created_at),
         "updatedAt": iso(job.updated_at),
         "processingTime": round(job.execution_ms / 1000) if job.execution_ms else None,
     }
-    if job.status in ("failed", "canceled"):
+    if job.status in _UNSUCCESSFUL:
         data["error"] = job.error
     return data
 
 
 def dev_webhook(job: Job, service: Service) -> dict[str, Any]:
     """Seed 004's webhook payloads: success with result and credits, or the error form."""
-    if job.status == "completed":
+    if job.status == Status.COMPLETED:
         return {
             "jobId": job.id,
-            "status": "completed",
+            "status": Status.COMPLETED,
             "result": {
                 "outputUrl": service.output_url(job),
                 "duration": round(job.output_seconds or 0.0, 3),

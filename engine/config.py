@@ -24,12 +24,12 @@ from pathlib import Path
 from typing import Any
 
 from engine.errors import ConfigError
+from engine.vocabulary import Resolution
 
 ENV_PREFIX = "LIPSYNC_"
 # Variables with the prefix that are not settings: the config file's path, and where the
 # test tools keep the real media they fetch.
 OTHER_ENV_VARS = ("LIPSYNC_CONFIG", "LIPSYNC_REAL_MEDIA")
-RESOLUTIONS = ("480p", "720p", "1080p")
 
 
 @dataclass
@@ -311,8 +311,8 @@ def _validate(s: Settings) -> None:
         (s.retention_days > 0, "retention_days must be positive"),
         (s.pricing.min_seconds >= 0, "pricing.min_seconds must not be negative"),
         (
-            all(r in s.pricing.credits_per_second for r in RESOLUTIONS),
-            f"pricing.credits_per_second must price {', '.join(RESOLUTIONS)}",
+            all(r in s.pricing.credits_per_second for r in Resolution),
+            f"pricing.credits_per_second must price {', '.join(Resolution)}",
         ),
         (
             all(v >= 0 for v in s.pricing.credits_per_second.values()),
@@ -330,7 +330,10 @@ def _validate(s: Settings) -> None:
             s.workers.wall_clock_per_output_second > 0,
             "workers.wall_clock_per_output_second must be positive",
         ),
-        (s.render.default_resolution in RESOLUTIONS, "render.default_resolution is not known"),
+        (
+            s.render.default_resolution in tuple(Resolution),
+            "render.default_resolution is not known",
+        ),
         (24 <= s.render.default_fps <= 60, "render.default_fps must be between 24 and 60"),
         (0 <= s.render.crf <= 51, "render.crf must be between 0 and 51"),
         (0 <= s.render.dub_crf <= 51, "render.dub_crf must be between 0 and 51"),

@@ -10,16 +10,19 @@ failing. Reads use a second connection and never wait for a writer (WAL).
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import sqlite3
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any, TypeVar
 
 import aiosqlite
 
 from engine.storage import make_private
 
 BUSY_TIMEOUT_MS = 30_000
+T = TypeVar("T")
 
 MIGRATIONS: list[str] = [
     # 1: accounts, keys, ledger, jobs
@@ -205,3 +208,19 @@ async def migrate(conn: aiosqlite.Connection) -> int:
 def _statements(script: str) -> list[str]:
     # executescript() would COMMIT our transaction; split on ';' (no ';' inside our DDL).
     return [s.strip() for s in script.split(";") if s.strip()]
+
+
+def from_row(cls: type[T], row: sqlite3.Row, **decode: Callable[[Any], Any]) -> T:
+    """A dataclass made from a row: each field from the column of the same name.
+
+    Columns the dataclass does not name are left out (joins bring extra ones); fields
+    without a column keep their defaults. `decode` turns a column into the field's value
+    where SQLite stores something else (JSON text, an integer flag).
+    """
+    columns = set(row.keys())
+    values = {
+        f.name: decode[f.name](row[f.name]) if f.name in decode else row[f.name]
+        for f in dataclasses.fields(cls)  # type: ignore[arg-type]
+        if f.name in columns
+    }
+    return cls(**values)

@@ -21,11 +21,9 @@ from typing import Any
 import aiosqlite
 
 from engine import ledger
-from engine.db import Database
+from engine.db import Database, from_row
 from engine.errors import Conflict, NotFound
-
-STATUSES = ("queued", "processing", "completed", "failed", "canceled")
-FINAL_STATUSES = ("completed", "failed", "canceled")
+from engine.vocabulary import FINAL_STATUSES, Stage
 
 
 @dataclass(frozen=True)
@@ -65,36 +63,7 @@ class Job:
 
     @classmethod
     def from_row(cls, row: sqlite3.Row) -> Job:
-        return cls(
-            id=row["id"],
-            account_id=row["account_id"],
-            model=row["model"],
-            status=row["status"],
-            params=json.loads(row["params"]),
-            inputs=json.loads(row["inputs"]),
-            source=row["source"],
-            webhook=row["webhook"],
-            estimate=row["estimate"],
-            estimate_seconds=row["estimate_seconds"],
-            charged=row["charged"],
-            output=row["output"],
-            output_seconds=row["output_seconds"],
-            error=row["error"],
-            error_code=row["error_code"],
-            stage=row["stage"],
-            progress=row["progress"],
-            timings=json.loads(row["timings"]),
-            attempts=row["attempts"],
-            max_attempts=row["max_attempts"],
-            lease_owner=row["lease_owner"],
-            created_at=row["created_at"],
-            updated_at=row["updated_at"],
-            started_at=row["started_at"],
-            finished_at=row["finished_at"],
-            execution_ms=row["execution_ms"],
-            idempotency_key=row["idempotency_key"],
-            request_hash=row["request_hash"],
-        )
+        return from_row(cls, row, params=json.loads, inputs=json.loads, timings=json.loads)
 
 
 @dataclass(frozen=True)
@@ -189,6 +158,17 @@ async def list_jobs(
     return [Job.from_row(r) for r in await db.fetchall(sql, params)]
 
 
+async def queue_depth(db: Database) -> tuple[int, int]:
+    """How many jobs are (queued, processing) now, across every worker process."""
+    row = await db.fetchone(
+        "SELECT SUM(status = 'queued') AS queued, SUM(status = 'processing') AS processing"
+        " FROM jobs"
+    )
+    if row is None:
+        return 0, 0
+    return int(row["queued"] or 0), int(row["processing"] or 0)
+
+
 async def claim(
     db: Database, owner: str, models: Iterable[str], lease_seconds: float
 ) -> Job | None:
@@ -199,11 +179,11 @@ async def claim(
         cursor = await conn.execute(
             "UPDATE jobs SET status = 'processing', attempts = attempts + 1, lease_owner = ?,"
             " lease_expires_at = ?, started_at = COALESCE(started_at, ?), updated_at = ?,"
-            " stage = 'starting', progress = 0"
+            " stage = ?, progress = 0"
             " WHERE id = (SELECT id FROM jobs WHERE status = 'queued'"
             f" AND model IN ({','.join('?' * len(models))}) ORDER BY created_at LIMIT 1)"
             " RETURNING *",
-            (owner, now + lease_seconds, now, now, *models),
+            (owner, now + lease_seconds, now, now, Stage.STARTING, *models),
         )
         row = await cursor.fetchone()
         await cursor.close()

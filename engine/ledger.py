@@ -20,7 +20,9 @@ from dataclasses import dataclass
 
 import aiosqlite
 
+from engine.db import Database, from_row
 from engine.errors import InsufficientCredits, InvalidInput, NotFound
+from engine.vocabulary import Plan
 
 ACCOUNT_KINDS = ("api", "user")
 # SQLite integers are 64-bit; a trillion credits is far beyond any real balance.
@@ -39,15 +41,7 @@ class Account:
 
     @classmethod
     def from_row(cls, row: sqlite3.Row) -> Account:
-        return cls(
-            id=row["id"],
-            kind=row["kind"],
-            owner=row["owner"],
-            name=row["name"],
-            plan=row["plan"],
-            balance=row["balance"],
-            created_at=row["created_at"],
-        )
+        return from_row(cls, row)
 
 
 @dataclass(frozen=True)
@@ -64,17 +58,7 @@ class Entry:
 
     @classmethod
     def from_row(cls, row: sqlite3.Row) -> Entry:
-        return cls(
-            id=row["id"],
-            account_id=row["account_id"],
-            job_id=row["job_id"],
-            kind=row["kind"],
-            amount=row["amount"],
-            credits=row["credits"],
-            balance_after=row["balance_after"],
-            note=row["note"],
-            created_at=row["created_at"],
-        )
+        return from_row(cls, row)
 
 
 async def create_account(
@@ -83,7 +67,7 @@ async def create_account(
     kind: str,
     owner: str,
     name: str = "",
-    plan: str = "free",
+    plan: str = Plan.FREE,
     credits: int = 0,
     note: str = "starter credits",
 ) -> Account:
@@ -106,6 +90,27 @@ async def get_account(conn: aiosqlite.Connection, account_id: str) -> Account:
         row = await cursor.fetchone()
     if row is None:
         raise NotFound(f"no account {account_id}")
+    return Account.from_row(row)
+
+
+async def read_account(db: Database, account_id: str) -> Account:
+    """An account as it is now, read without a write transaction."""
+    row = await db.fetchone("SELECT * FROM accounts WHERE id = ?", (account_id,))
+    if row is None:
+        raise NotFound(f"no account {account_id}")
+    return Account.from_row(row)
+
+
+async def resolve_account(db: Database, ref: str) -> Account:
+    """An account by id (`acc_...`), by the id of an API key drawing on it, or by owner
+    (`telegram:123`)."""
+    row = await db.fetchone(
+        "SELECT a.* FROM accounts a LEFT JOIN api_keys k ON k.account_id = a.id"
+        " WHERE a.id = ? OR a.owner = ? OR k.id = ?",
+        (ref, ref, ref),
+    )
+    if row is None:
+        raise NotFound(f"no account, API key or owner named {ref}")
     return Account.from_row(row)
 
 

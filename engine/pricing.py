@@ -13,9 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from engine.config import PricingSettings
-
-MODELS = ("lipsync-video", "lipsync-image", "lipsync-image-multi")
-ORDERS = ("meanwhile", "left_right", "right_left")
+from engine.vocabulary import Model, Order, Resolution, Role
 
 # A millisecond of slack so that 3.0000004 s of decoded audio bills as 3 s, not 4.
 _ROUNDING_SLACK = 1e-3
@@ -28,19 +26,39 @@ class Quote:
     credits: int
 
 
+@dataclass(frozen=True)
+class PriceList:
+    """What the service charges, for doors to show: credits per second of output by
+    resolution, and the shortest length a video is billed for."""
+
+    credits_per_second: Mapping[str, int]
+    min_seconds: int
+
+    def seconds_for(self, credits: int, resolution: str = Resolution.P480) -> int:
+        """How many seconds of video `credits` buy at `resolution` (a pack's worth)."""
+        return credits // max(1, self.credits_per_second[resolution])
+
+
+def price_list(pricing: PricingSettings) -> PriceList:
+    return PriceList(
+        credits_per_second={r: pricing.credits_per_second[r] for r in Resolution},
+        min_seconds=pricing.min_seconds,
+    )
+
+
 def output_seconds(
     model: str,
     durations: Mapping[str, float],
     *,
-    order: str = "meanwhile",
+    order: str = Order.MEANWHILE,
     max_duration: float | None = None,
 ) -> float:
     """How long the result video will be, given the durations of the job's audio inputs."""
-    if model in ("lipsync-video", "lipsync-image"):
-        seconds = durations["audio"]
-    elif model == "lipsync-image-multi":
-        left, right = durations["left_audio"], durations["right_audio"]
-        seconds = max(left, right) if order == "meanwhile" else left + right
+    if model in (Model.VIDEO, Model.IMAGE):
+        seconds = durations[Role.AUDIO]
+    elif model == Model.IMAGE_MULTI:
+        left, right = durations[Role.LEFT_AUDIO], durations[Role.RIGHT_AUDIO]
+        seconds = max(left, right) if order == Order.MEANWHILE else left + right
     else:
         raise ValueError(f"unknown model {model!r}")
     if max_duration is not None:

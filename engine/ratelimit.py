@@ -19,8 +19,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from engine.errors import LipsyncError
+from engine.vocabulary import Plan
 
-PLAN_LIMITS = {"free": 10, "starter": 60, "pro": 300}
+PLAN_LIMITS = {Plan.FREE: 10, Plan.STARTER: 60, Plan.PRO: 300}
 BUCKETS = ("read", "write", "submit")
 READ_MULTIPLIER = 10
 WINDOW = 60.0
@@ -70,7 +71,7 @@ class RateLimiter:
     _windows: dict[tuple[str, str], _Window] = field(default_factory=dict)
 
     def limit_for(self, plan: str, bucket: str) -> int:
-        base = self.limits.get(plan, self.limits["free"])
+        base = self.limits.get(plan, self.limits[Plan.FREE])
         return base * READ_MULTIPLIER if bucket == "read" else base
 
     def take(self, principal: str, plan: str, bucket: str) -> Allowance:

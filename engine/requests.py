@@ -12,20 +12,19 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from engine.config import RESOLUTIONS, Settings
+from engine.config import Settings
 from engine.errors import InvalidInput
-from engine.pricing import MODELS, ORDERS
+from engine.vocabulary import Model, Order, Resolution, Role, SyncMode
 
-SYNC_MODES = ("bounce", "loop", "freeze")
 MAX_PROMPT_CHARS = 2000
 
 # role -> what the file must hold. "audio" roles accept any file with sound (a video too).
-INPUT_ROLES: dict[str, dict[str, str]] = {
-    "lipsync-video": {"video": "video", "audio": "audio"},
-    "lipsync-image": {"image": "image", "audio": "audio"},
-    "lipsync-image-multi": {"image": "image", "left_audio": "audio", "right_audio": "audio"},
+INPUT_ROLES: dict[Model, dict[Role, str]] = {
+    Model.VIDEO: {Role.VIDEO: "video", Role.AUDIO: "audio"},
+    Model.IMAGE: {Role.IMAGE: "image", Role.AUDIO: "audio"},
+    Model.IMAGE_MULTI: {Role.IMAGE: "image", Role.LEFT_AUDIO: "audio", Role.RIGHT_AUDIO: "audio"},
 }
-OPTIONAL_ROLES: dict[str, str] = {"mask_image": "image"}
+OPTIONAL_ROLES: dict[Role, str] = {Role.MASK_IMAGE: "image"}
 
 
 @dataclass(frozen=True)
@@ -38,17 +37,17 @@ class JobRequest:
     source: str = ""
 
 
-def input_kinds(model: str) -> dict[str, str]:
+def input_kinds(model: str) -> dict[Role, str]:
     """Every role a model accepts, required ones first, with the kind of media each needs."""
-    return {**INPUT_ROLES[model], **OPTIONAL_ROLES}
+    return {**INPUT_ROLES[Model(model)], **OPTIONAL_ROLES}
 
 
 def validate(request: JobRequest, settings: Settings) -> dict[str, Any]:
     """Check the request and return its parameters with every default filled in."""
-    if request.model not in MODELS:
-        raise InvalidInput(f"unknown model '{request.model}'; use one of {', '.join(MODELS)}")
+    if request.model not in tuple(Model):
+        raise InvalidInput(f"unknown model '{request.model}'; use one of {', '.join(Model)}")
     roles = input_kinds(request.model)
-    for role in INPUT_ROLES[request.model]:
+    for role in INPUT_ROLES[Model(request.model)]:
         if not request.inputs.get(role):
             raise InvalidInput(f"'{role}' is required for {request.model}")
     for role in request.inputs:
@@ -63,11 +62,11 @@ def normalize_params(model: str, params: Mapping[str, Any], settings: Settings) 
     if unknown:
         raise InvalidInput(f"unknown parameter '{unknown[0]}'")
     resolution = params.get("resolution") or settings.render.default_resolution
-    if resolution not in RESOLUTIONS:
-        raise InvalidInput(f"resolution must be one of {', '.join(RESOLUTIONS)}")
+    if resolution not in tuple(Resolution):
+        raise InvalidInput(f"resolution must be one of {', '.join(Resolution)}")
     # A dubbed video keeps its source's frame rate unless one is asked for.
     asked = params.get("fps")
-    default = None if model == "lipsync-video" else settings.render.default_fps
+    default = None if model == Model.VIDEO else settings.render.default_fps
     fps = default if asked is None else _int(asked, "fps")
     if fps is not None and not 24 <= fps <= 60:
         raise InvalidInput("fps must be between 24 and 60")
@@ -79,18 +78,18 @@ def normalize_params(model: str, params: Mapping[str, Any], settings: Settings) 
     if not isinstance(prompt, str) or len(prompt) > MAX_PROMPT_CHARS:
         raise InvalidInput(f"prompt must be text of at most {MAX_PROMPT_CHARS} characters")
     out: dict[str, Any] = {"resolution": resolution, "fps": fps, "seed": seed, "prompt": prompt}
-    if model == "lipsync-image-multi":
-        order = params.get("order") or "meanwhile"
-        if order not in ORDERS:
-            raise InvalidInput(f"order must be one of {', '.join(ORDERS)}")
-        out["order"] = order
+    if model == Model.IMAGE_MULTI:
+        order = params.get("order") or Order.MEANWHILE
+        if order not in tuple(Order):
+            raise InvalidInput(f"order must be one of {', '.join(Order)}")
+        out["order"] = Order(order).value
     elif "order" in params:
         raise InvalidInput("'order' only applies to lipsync-image-multi")
-    if model == "lipsync-video":
-        sync_mode = params.get("sync_mode") or "bounce"
-        if sync_mode not in SYNC_MODES:
-            raise InvalidInput(f"sync_mode must be one of {', '.join(SYNC_MODES)}")
-        out["sync_mode"] = sync_mode
+    if model == Model.VIDEO:
+        sync_mode = params.get("sync_mode") or SyncMode.BOUNCE
+        if sync_mode not in tuple(SyncMode):
+            raise InvalidInput(f"sync_mode must be one of {', '.join(SyncMode)}")
+        out["sync_mode"] = SyncMode(sync_mode).value
     elif "sync_mode" in params:
         raise InvalidInput("'sync_mode' only applies to lipsync-video")
     max_duration = params.get("max_duration")

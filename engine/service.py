@@ -13,7 +13,6 @@ import contextlib
 import hashlib
 import json
 import logging
-import sqlite3
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
@@ -23,26 +22,28 @@ from pathlib import Path
 from engine import jobs, keys, ledger, pricing
 from engine.config import Settings
 from engine.db import Database
-from engine.errors import Conflict, InvalidInput, NotFound
+from engine.errors import InvalidInput, NotFound
 from engine.inputs import resolve_inputs
 from engine.jobs import Job, NewJob
+from engine.keys import ApiKeyInfo
 from engine.ledger import Account, Entry
+from engine.media.thumbnail import middle_frame_png
 from engine.ratelimit import RateLimiter
 from engine.requests import JobRequest, input_kinds, validate
 from engine.storage import Storage
+from engine.vocabulary import Plan, Resolution, Status
 from engine.webhooks import key_webhook_secret, master_secret
 from engine.worker.pool import WorkerPool
 
 log = logging.getLogger("lipsync.service")
 
 JobListener = Callable[[Job], Awaitable[None]]
-PLANS = ("free", "starter", "pro")
 AUTH_CACHE_SECONDS = 2.0
 AUTH_CACHE_SIZE = 10_000
 
 # Rough render speed of the built-in backend (seconds of work per second of output), used
 # only for the `estimatedTime` hint that seed 004 returns at submit.
-RENDER_SECONDS_PER_SECOND = {"480p": 0.5, "720p": 1.0, "1080p": 2.0}
+RENDER_SECONDS_PER_SECOND = {Resolution.P480: 0.5, Resolution.P720: 1.0, Resolution.P1080: 2.0}
 
 
 @dataclass(frozen=True)
@@ -56,22 +57,16 @@ class Estimate:
 
 
 @dataclass(frozen=True)
-class NewKey:
-    key: ApiKeyInfo
-    secret: str  # the full `sk_..._...` key: shown once, never stored
+class Health:
+    queued: int
+    processing: int
+    workers: int  # render slots of this process
 
 
 @dataclass(frozen=True)
-class ApiKeyInfo:
-    id: str
-    name: str
-    account_id: str
-    balance: int
-    plan: str
-    created_at: float
-    last_used_at: float | None
-    revoked_at: float | None
-    admin: bool = False
+class NewKey:
+    key: ApiKeyInfo
+    secret: str  # the full `sk_..._...` key: shown once, never stored
 
 
 class Service:
@@ -105,6 +100,13 @@ class Service:
                 self.pool = None
         finally:
             await self.db.close()
+
+    async def health(self) -> Health:
+        """Liveness and queue depth, for `/health` and the CLI."""
+        queued, processing = await jobs.queue_depth(self.db)
+        return Health(
+            queued=queued, processing=processing, workers=self.pool.slots if self.pool else 0
+        )
 
     # -- events ------------------------------------------------------------------------
 
@@ -150,10 +152,10 @@ class Service:
     # -- accounts, keys, credits -------------------------------------------------------
 
     async def create_api_key(
-        self, name: str = "", credits: int = 0, plan: str = "free", *, admin: bool = False
+        self, name: str = "", credits: int = 0, plan: str = Plan.FREE, *, admin: bool = False
     ) -> NewKey:
-        if plan not in PLANS:
-            raise InvalidInput(f"plan must be one of {', '.join(PLANS)}")
+        if plan not in tuple(Plan):
+            raise InvalidInput(f"plan must be one of {', '.join(Plan)}")
         key_id, secret, digest = keys.new_secret()
         async with self.db.write() as conn:
             account = await ledger.create_account(
@@ -175,8 +177,7 @@ class Service:
 
     async def ensure_admin_key(self) -> NewKey | None:
         """On the very first start, make an admin key with starter credits (else None)."""
-        row = await self.db.fetchone("SELECT COUNT(*) AS n FROM api_keys")
-        if row and row["n"]:
+        if await keys.any_exist(self.db):
             return None
         return await self.create_api_key(
             "admin", self.settings.accounts.admin_starter_credits, plan="pro", admin=True
@@ -190,58 +191,33 @@ class Service:
         revocation in this process clears the memory at once; one made by another process
         (the CLI) takes effect within that time.
         """
-        parts = keys.split_key(token or "")
-        if parts is None:
+        if keys.split_key(token or "") is None:
             return None
         digest = keys.hash_secret(token)
         now = time.monotonic()
         cached = self._auth_cache.get(digest)
         if cached is not None and cached[0] > now:
             return cached[1]
-        key_id, secret = parts
-        row = await self.db.fetchone(
-            "SELECT k.*, a.balance, a.plan FROM api_keys k JOIN accounts a ON a.id = k.account_id"
-            " WHERE k.id = ? AND k.revoked_at IS NULL",
-            (key_id,),
-        )
-        if row is None or not keys.matches(row, secret):
+        info = await keys.find_active(self.db, token)
+        if info is None:
             return None
-        info = _key_info(row)
+        info = await keys.mark_used(self.db, info)
         if len(self._auth_cache) > AUTH_CACHE_SIZE:
             self._auth_cache.clear()
         self._auth_cache[digest] = (now + AUTH_CACHE_SECONDS, info)
         return info
 
     async def get_api_key(self, key_id: str) -> ApiKeyInfo:
-        row = await self.db.fetchone(
-            "SELECT k.*, a.balance, a.plan FROM api_keys k JOIN accounts a ON a.id = k.account_id"
-            " WHERE k.id = ?",
-            (key_id,),
-        )
-        if row is None:
-            raise NotFound(f"no API key {key_id}")
-        return _key_info(row)
+        return await keys.get(self.db, key_id)
 
     async def list_api_keys(self) -> list[ApiKeyInfo]:
-        rows = await self.db.fetchall(
-            "SELECT k.*, a.balance, a.plan FROM api_keys k JOIN accounts a ON a.id = k.account_id"
-            " ORDER BY k.created_at"
-        )
-        return [_key_info(r) for r in rows]
+        return await keys.list_all(self.db)
 
     async def revoke_api_key(self, key_id: str) -> ApiKeyInfo:
-        async with self.db.write() as conn:
-            cursor = await conn.execute(
-                "UPDATE api_keys SET revoked_at = strftime('%s','now') WHERE id = ?"
-                " AND revoked_at IS NULL",
-                (key_id,),
-            )
-            changed = cursor.rowcount
-        self._auth_cache.clear()
-        info = await self.get_api_key(key_id)
-        if not changed:
-            raise Conflict(f"API key {key_id} is already revoked")
-        return info
+        try:
+            return await keys.revoke(self.db, key_id)
+        finally:
+            self._auth_cache.clear()
 
     async def user_account(self, platform: str, user_id: str | int, name: str = "") -> Account:
         """The credits account of a chat user, made with starter credits on first contact."""
@@ -268,21 +244,11 @@ class Service:
         return account
 
     async def get_account(self, account_id: str) -> Account:
-        row = await self.db.fetchone("SELECT * FROM accounts WHERE id = ?", (account_id,))
-        if row is None:
-            raise NotFound(f"no account {account_id}")
-        return Account.from_row(row)
+        return await ledger.read_account(self.db, account_id)
 
     async def resolve_account(self, ref: str) -> Account:
         """An account by id (`acc_...`), API key id, or owner (`telegram:123`)."""
-        row = await self.db.fetchone(
-            "SELECT a.* FROM accounts a LEFT JOIN api_keys k ON k.account_id = a.id"
-            " WHERE a.id = ? OR a.owner = ? OR k.id = ?",
-            (ref, ref, ref),
-        )
-        if row is None:
-            raise NotFound(f"no account, API key or owner named {ref}")
-        return Account.from_row(row)
+        return await ledger.resolve_account(self.db, ref)
 
     async def grant(
         self, account_id: str, credits: int, *, note: str = "granted", ref: str | None = None
@@ -324,13 +290,9 @@ class Service:
 
         Accounts of admin keys are not limited: the operator is who the limits protect.
         """
-        row = await self.db.fetchone(
-            "SELECT a.plan, EXISTS(SELECT 1 FROM api_keys k WHERE k.account_id = a.id"
-            " AND k.admin = 1 AND k.revoked_at IS NULL) AS admin FROM accounts a WHERE a.id = ?",
-            (account_id,),
-        )
-        if row is not None and not row["admin"]:
-            self.rate_limiter.take(f"account:{account_id}", row["plan"], "submit")
+        account = await ledger.read_account(self.db, account_id)
+        if not await keys.has_admin_key(self.db, account_id):
+            self.rate_limiter.take(f"account:{account_id}", account.plan, "submit")
 
     async def estimate(
         self,
@@ -445,7 +407,7 @@ class Service:
         limit: int = 20,
         before: float | None = None,
     ) -> list[Job]:
-        bad = [s for s in statuses if s not in jobs.STATUSES]
+        bad = [s for s in statuses if s not in tuple(Status)]
         if bad:
             raise InvalidInput(f"unknown status '{bad[0]}'")
         return await jobs.list_jobs(
@@ -461,6 +423,17 @@ class Service:
         job = await jobs.cancel(self.db, job_id, account_id)
         await self.publish(job)
         return job
+
+    def price_list(self) -> pricing.PriceList:
+        """The prices every door shows (from `[pricing]` in the configuration)."""
+        return pricing.price_list(self.settings.pricing)
+
+    async def thumbnail(self, job: Job) -> bytes | None:
+        """A PNG of a finished job's middle frame, or None when it has no video (yet)."""
+        path = self.output_path(job)
+        if path is None or not path.is_file():
+            return None
+        return await asyncio.to_thread(middle_frame_png, path)
 
     def output_url(self, job: Job) -> str | None:
         return self.storage.output_url(job.output) if job.output else None
@@ -490,17 +463,3 @@ def _same_request(existing: Job, request_hash: str) -> Job:
             code="idempotency_conflict",
         )
     return existing
-
-
-def _key_info(row: sqlite3.Row) -> ApiKeyInfo:
-    return ApiKeyInfo(
-        id=row["id"],
-        name=row["name"],
-        account_id=row["account_id"],
-        balance=row["balance"],
-        plan=row["plan"],
-        created_at=row["created_at"],
-        last_used_at=row["last_used_at"],
-        revoked_at=row["revoked_at"],
-        admin=bool(row["admin"]),
-    )

@@ -32,7 +32,7 @@ from typing import Any
 import httpx
 
 from engine.config import Settings
-from engine.db import Database
+from engine.db import Database, from_row
 from engine.errors import FetchError, InvalidInput
 from engine.jobs import Job, get
 from engine.media.fetch import check_url, post_json
@@ -109,17 +109,7 @@ class Delivery:
 
     @classmethod
     def from_row(cls, row: sqlite3.Row) -> Delivery:
-        return cls(
-            id=row["id"],
-            job_id=row["job_id"],
-            url=row["url"],
-            status=row["status"],
-            attempts=row["attempts"],
-            last_status_code=row["last_status_code"],
-            last_error=row["last_error"],
-            next_attempt_at=row["next_attempt_at"],
-            delivered_at=row["delivered_at"],
-        )
+        return from_row(cls, row)
 
 
 async def deliveries_for(db: Database, job_id: str) -> list[Delivery]:

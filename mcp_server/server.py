@@ -16,7 +16,8 @@ from typing import Any
 from mcp.server.mcpserver import Context, MCPServer
 
 from engine.service import Service
-from mcp_server.tools import Caller, CallerResolver, LipsyncTools, register
+from mcp_server.signatures import register
+from mcp_server.tools import Caller, CallerResolver, LipsyncTools
 
 NAME = "lipsync"
 VERSION = "0.1.0"

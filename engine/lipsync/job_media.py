@@ -12,8 +12,8 @@ import numpy as np
 
 from engine.handlers import JobContext, JobSpec
 from engine.media import Mp4Writer, load_audio, load_image
+from engine.vocabulary import Resolution, Stage
 
-SHORT_SIDE = {"480p": 480, "720p": 720, "1080p": 1080}
 ANALYSIS_RATE = 16_000
 OUTPUT_RATE = 48_000
 
@@ -51,6 +51,11 @@ def load_mask(spec: JobSpec, shape: tuple[int, int]) -> np.ndarray | None:
     grey = cv2.cvtColor(mask, cv2.COLOR_RGB2GRAY)
     grey = cv2.resize(grey, (shape[1], shape[0]), interpolation=cv2.INTER_AREA)
     return grey.astype(np.float32) / 255.0
+
+
+def short_side(spec: JobSpec) -> int:
+    """The output's short side in pixels, from the job's resolution."""
+    return Resolution(spec.params["resolution"]).short_side
 
 
 def frame_count(samples: int, rate: int, fps: float) -> int:
@@ -93,4 +98,6 @@ def encode(
             writer.write(frame)
             if index % step == 0:
                 ctx.progress(index / n_frames)
+        with ctx.stage(Stage.ENCODING):  # flushing the encoders' lookahead, the index
+            writer.close()
     return max(float(n_frames / fps), len(soundtrack) / OUTPUT_RATE)

@@ -28,6 +28,7 @@ from engine.db import Database
 from engine.errors import ConfigError
 from engine.jobs import Job
 from engine.storage import Storage
+from engine.vocabulary import Model, Stage
 from engine.worker.child import child_main
 
 log = logging.getLogger("lipsync.worker")
@@ -133,7 +134,7 @@ class RenderWatch:
 
     stall_seconds: float
     wall_clock_seconds: float
-    stage: str = "starting"
+    stage: str = Stage.STARTING
     fraction: float = 0.0
     dirty: bool = False
     verdict: Verdict | None = None
@@ -179,7 +180,7 @@ class WorkerPool:
         self.storage = storage
         self.settings = settings
         self.slots = slots or settings.worker_count
-        self.models = models or list(pricing.MODELS)
+        self.models = models or list(Model)
         self.on_update = on_update
         self.name = f"{socket.gethostname()}:{os.getpid()}:{os.urandom(3).hex()}"
         self._stop = asyncio.Event()

@@ -77,3 +77,12 @@ async def test_a_revoked_key_is_refused_at_once_despite_the_auth_cache(service: 
     assert await service.authenticate(new.secret) is not None  # now remembered
     await service.revoke_api_key(new.key.id)
     assert await service.authenticate(new.secret) is None
+
+
+async def test_using_a_key_notes_when_it_was_last_used(service: Service) -> None:
+    new = await service.create_api_key("poller", 0)
+    assert new.key.last_used_at is None
+    used = await service.authenticate(new.secret)
+    assert used is not None and used.last_used_at is not None
+    stored = await service.get_api_key(new.key.id)
+    assert stored.last_used_at == pytest.approx(used.last_used_at)

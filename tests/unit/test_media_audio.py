@@ -7,7 +7,7 @@ import pytest
 
 from engine.errors import MediaError
 from engine.media import load_audio, resample_audio
-from tests.unit.media_fixtures import (
+from tests.support.media_fixtures import (
     gray_frame,
     marker_frame,
     tone,

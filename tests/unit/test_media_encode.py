@@ -9,7 +9,7 @@ import pytest
 
 from engine.media import Mp4Writer, even_size, fit_resolution, iter_video_frames, load_audio
 from engine.media.encode import frame_rate
-from tests.unit.media_fixtures import gray_frame, tone
+from tests.support.media_fixtures import gray_frame, tone
 
 
 def _write(path: Path, n: int, fps: float | Fraction, **kwargs: object) -> Path:

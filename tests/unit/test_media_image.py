@@ -9,7 +9,7 @@ import pytest
 from engine.errors import MediaError
 from engine.media import load_image
 from engine.media.image import BACKGROUND_GREY
-from tests.unit.media_fixtures import (
+from tests.support.media_fixtures import (
     marker_frame,
     stored_for_display,
     tone,

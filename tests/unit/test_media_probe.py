@@ -12,7 +12,7 @@ import pytest
 from engine.errors import MediaError
 from engine.media import MediaInfo, iter_video_frames, load_audio, load_image, probe
 from engine.media.probe import exif_orientation
-from tests.unit.media_fixtures import (
+from tests.support.media_fixtures import (
     exif_tiff,
     gray_frame,
     marker_frame,

@@ -7,7 +7,7 @@ import pytest
 
 from engine.errors import MediaError
 from engine.media import iter_video_frames
-from tests.unit.media_fixtures import (
+from tests.support.media_fixtures import (
     gray_frame,
     level_of,
     marker_frame,

@@ -5,7 +5,7 @@ input; rotation applied), only as far as the output needs. Faces are tracked
 (`tracking`), each shot's main speaker picked (or the face in the mask), and every frame
 of that speaker feeds their mouth atlas (`atlas`): small canonical mouth patches binned by
 shape, so memory does not grow with the video. Each face's lower face is also unwarped
-onto the template grid with any hand found near it (`skin_map`, `occlusion`), written to
+onto the template grid with any hand found near it (`skin_map`, `hands`), written to
 a file in the job's folder. When a bounce will play the source backwards, the frames also
 go to a lossless intermediate (`retime.LosslessCache`).
 
@@ -31,7 +31,8 @@ from engine.lipsync.dubbing import confidence, occlusion
 from engine.lipsync.dubbing import skin_map as sm
 from engine.lipsync.dubbing.atlas import Atlas, Calibration, Entry, PatchFrame, measure
 from engine.lipsync.dubbing.blend import own_tooth_colour
-from engine.lipsync.dubbing.occlusion import HandFinder, Occlusion, TemplateStore
+from engine.lipsync.dubbing.hands import HandFinder
+from engine.lipsync.dubbing.occlusion import Occlusion, TemplateStore
 from engine.lipsync.dubbing.retime import LosslessCache, plays_backwards, source_indices
 from engine.lipsync.dubbing.tracking import (
     STABLE,

@@ -25,17 +25,18 @@ from engine.lipsync.dubbing.render import plan, render
 from engine.lipsync.dubbing.retime import LosslessCache, plays_backwards, replay, source_indices
 from engine.lipsync.job_media import (
     ANALYSIS_RATE,
-    SHORT_SIDE,
     encode,
     frame_count,
     load_mask,
     load_voice,
+    short_side,
 )
 from engine.lipsync.speech.track import mouth_track
 from engine.lipsync.style import style_from_prompt
 from engine.media import MediaInfo, fit_resolution, iter_video_frames, probe
 from engine.media.encode import frame_rate
 from engine.media.probe import open_input
+from engine.vocabulary import Stage, SyncMode
 
 # Frame rates a source may keep; outside them (a slide show at 2 fps, a 240 fps phone clip)
 # the output uses the nearest bound.
@@ -97,24 +98,24 @@ def render_dub(spec: JobSpec, ctx: JobContext) -> HandlerResult:
     choosing mouths, rendering) so the CLI's bar and the API's job status show progress.
     The output lasts exactly the (possibly cut) new audio, which is what is billed.
     """
-    mode = spec.params.get("sync_mode") or "bounce"
+    mode = spec.params.get("sync_mode") or SyncMode.BOUNCE
     style = style_from_prompt(spec.params.get("prompt", ""))
     video_path = spec.inputs["video"]
-    with ctx.stage("decoding"):
+    with ctx.stage(Stage.DECODING):
         info = _video_info(video_path)
         rate = output_rate(info, spec.params.get("fps"))
         fps = float(rate)
         voice, soundtrack = load_voice(spec.inputs["audio"], spec)
         assert info.width is not None and info.height is not None
-        size = fit_resolution(info.width, info.height, SHORT_SIDE[spec.params["resolution"]])
+        size = fit_resolution(info.width, info.height, short_side(spec))
         mask = _mask(spec, size)
         n_out = frame_count(len(voice), ANALYSIS_RATE, fps)
-    with ctx.stage("analysing speech"):
+    with ctx.stage(Stage.ANALYSING_SPEECH):
         track = mouth_track(
             voice, ANALYSIS_RATE, fps, n_frames=n_out, expressiveness=style.expressiveness
         )
     source_frames = math.ceil((info.duration or n_out / fps) * fps)
-    with ctx.stage("tracking faces"):
+    with ctx.stage(Stage.TRACKING_FACES):
         analysis = analyse(
             video_path,
             size,
@@ -128,7 +129,7 @@ def render_dub(spec: JobSpec, ctx: JobContext) -> HandlerResult:
         )
     try:
         indices = source_indices(n_out, analysis.frames, mode)
-        with ctx.stage("choosing mouths"):
+        with ctx.stage(Stage.CHOOSING_MOUTHS):
             the_plan = plan(analysis, track, indices)
         if plays_backwards(indices) and analysis.cache is None:
             analysis.cache = _fill_cache(video_path, size, fps, analysis.frames, spec.work_dir)
@@ -140,7 +141,7 @@ def render_dub(spec: JobSpec, ctx: JobContext) -> HandlerResult:
                 return iter_video_frames(video_path, fps=fps, size=size, max_seconds=n_out / fps)
 
             frames = replay(reopen, indices)
-        with ctx.stage("rendering"):
+        with ctx.stage(Stage.RENDERING):
             rendered = render(analysis, the_plan, frames, mask)
             seconds = encode(
                 spec, ctx, size, rendered, n_out, soundtrack, crf=spec.settings.render.dub_crf,

@@ -31,8 +31,7 @@ import av.container
 import numpy as np
 
 from engine.errors import MediaError
-
-SYNC_MODES = ("bounce", "loop", "freeze")
+from engine.vocabulary import SyncMode
 
 # Frames per keyframe interval of the intermediate: the most frames a backward run holds.
 GOP = 12
@@ -44,16 +43,16 @@ def source_indices(n_out: int, n_src: int, mode: str) -> np.ndarray:
     A source at least as long as the output is trimmed (frame i shows frame i) whatever the
     mode; otherwise the mode says how the source is extended.
     """
-    if mode not in SYNC_MODES:
+    if mode not in tuple(SyncMode):
         raise ValueError(f"unknown sync mode {mode!r}")
     if n_out < 0 or n_src < 1:
         raise ValueError(f"bad frame counts: {n_out} output, {n_src} source")
     out = np.arange(n_out, dtype=np.int64)
     if n_out <= n_src:
         return out
-    if mode == "loop":
+    if mode == SyncMode.LOOP:
         return out % n_src
-    if mode == "freeze" or n_src == 1:
+    if mode == SyncMode.FREEZE or n_src == 1:
         return np.minimum(out, n_src - 1)
     period = 2 * (n_src - 1)
     phase = out % period

@@ -14,12 +14,12 @@ from engine.lipsync.faces import find_face, find_two_faces
 from engine.lipsync.job_media import (
     ANALYSIS_RATE,
     OUTPUT_RATE,
-    SHORT_SIDE,
     encode,
     frame_count,
     load_mask,
     load_voice,
     output_cap,
+    short_side,
 )
 from engine.lipsync.portrait.animator import PortraitAnimator, mouth_frames
 from engine.lipsync.portrait.duet import DuetAnimator
@@ -29,6 +29,7 @@ from engine.lipsync.speech.motion import limit_rate
 from engine.lipsync.speech.track import MouthTrack, mouth_track
 from engine.lipsync.style import style_from_prompt
 from engine.media import fit_resolution, load_image
+from engine.vocabulary import Stage
 
 LIP_SEAL = 0.1
 
@@ -54,18 +55,18 @@ def _track(voice: np.ndarray, fps: float, n_frames: int) -> MouthTrack:
 def render_portrait(spec: JobSpec, ctx: JobContext) -> HandlerResult:
     fps = float(spec.params["fps"])
     style = style_from_prompt(spec.params.get("prompt", ""))
-    with ctx.stage("decoding"):
+    with ctx.stage(Stage.DECODING):
         image = load_image(spec.inputs["image"], max_pixels=spec.settings.limits.max_image_pixels)
         voice, soundtrack = load_voice(spec.inputs["audio"], spec)
         mask = load_mask(spec, image.shape[:2])
-    with ctx.stage("finding faces"):
+    with ctx.stage(Stage.FINDING_FACES):
         face = find_face(image)
         require_closable(face)
-    with ctx.stage("analysing speech"):
+    with ctx.stage(Stage.ANALYSING_SPEECH):
         n_frames = frame_count(len(voice), ANALYSIS_RATE, fps)
         track = _track(voice, fps, n_frames)
-    size = fit_resolution(image.shape[1], image.shape[0], SHORT_SIDE[spec.params["resolution"]])
-    with ctx.stage("rendering"):
+    size = fit_resolution(image.shape[1], image.shape[0], short_side(spec))
+    with ctx.stage(Stage.RENDERING):
         animator = PortraitAnimator(
             image, face, size, seed=spec.params["seed"], style=style, mask=mask
         )
@@ -87,16 +88,16 @@ def render_duet(spec: JobSpec, ctx: JobContext) -> HandlerResult:
     fps = float(spec.params["fps"])
     style = style_from_prompt(spec.params.get("prompt", ""))
     order = spec.params.get("order", "meanwhile")
-    with ctx.stage("decoding"):
+    with ctx.stage(Stage.DECODING):
         image = load_image(spec.inputs["image"], max_pixels=spec.settings.limits.max_image_pixels)
         left_voice, left_out = load_voice(spec.inputs["left_audio"], spec)
         right_voice, right_out = load_voice(spec.inputs["right_audio"], spec)
         mask = load_mask(spec, image.shape[:2])
-    with ctx.stage("finding faces"):
+    with ctx.stage(Stage.FINDING_FACES):
         left_face, right_face = find_two_faces(image)
         require_closable(left_face, "the face on the left")
         require_closable(right_face, "the face on the right")
-    with ctx.stage("analysing speech"):
+    with ctx.stage(Stage.ANALYSING_SPEECH):
         analysis = arrange(left_voice, right_voice, order)
         soundtrack = arrange(left_out, right_out, order).mix
         cap = output_cap(spec)
@@ -122,8 +123,8 @@ def render_duet(spec: JobSpec, ctx: JobContext) -> HandlerResult:
                 )
             ]
             sides.append(mouth_frames(*placed[:4], fps, placed[4]))
-    size = fit_resolution(image.shape[1], image.shape[0], SHORT_SIDE[spec.params["resolution"]])
-    with ctx.stage("rendering"):
+    size = fit_resolution(image.shape[1], image.shape[0], short_side(spec))
+    with ctx.stage(Stage.RENDERING):
         animator = DuetAnimator(
             image, left_face, right_face, size, seed=spec.params["seed"], style=style, mask=mask
         )
