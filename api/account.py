@@ -14,7 +14,6 @@ from api.views import iso, job_detail
 from engine.requests import JobRequest
 from engine.service import ApiKeyInfo, Service
 from engine.vocabulary import Model, Plan
-from engine.webhooks import deliveries_for
 
 router = APIRouter(prefix="/api/v1", tags=["account and jobs"])
 Key = Annotated[ApiKeyInfo, Depends(authenticate)]
@@ -65,7 +64,7 @@ async def job_details(job_id: str, request: Request, key: Key) -> dict:
             "nextAttemptAt": iso(d.next_attempt_at),
             "deliveredAt": iso(d.delivered_at),
         }
-        for d in await deliveries_for(service.db, job.id)
+        for d in await service.deliveries(job.id)
     ]
     return detail
 

@@ -1,10 +1,9 @@
-"""The HTTP app: both seed dialects, files, account routes, health, MCP mount."""
+"""The REST door: both seed dialects, files, account routes, health."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from typing import Any
 
 import httpx
 from fastapi import FastAPI
@@ -16,8 +15,6 @@ from api.gate import RequestGate
 from api.views import dev_webhook, studio_job
 from engine.jobs import Job
 from engine.service import Service
-from engine.webhooks import WebhookDispatcher
-from mcp_server.http import mount_mcp
 
 DESCRIPTION = """
 Self-hostable lipsync: a photo or a video plus a voice in, a lip-synced MP4 out.
@@ -32,26 +29,18 @@ def create_app(
     service: Service,
     *,
     webhook_transport: httpx.AsyncBaseTransport | None = None,
-    extra_lifespans: list[Callable[[FastAPI], Any]] | None = None,
+    keyed_paths: tuple[str, ...] = (),
 ) -> FastAPI:
+    """The REST door. `keyed_paths`: prefixes of other doors composed on this app (MCP at
+    `/mcp`) whose requests the gate checks for a key and a body limit too."""
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        dispatcher = WebhookDispatcher(
-            service.db, service.settings, webhook_payload(service), transport=webhook_transport
-        )
-        app.state.webhooks = dispatcher
-
-        async def wake(job: Job) -> None:
-            if job.webhook and job.is_final:
-                dispatcher.wake()
-
-        service.add_listener(wake)
-        dispatcher.start()
+        service.start_webhooks(webhook_payload(service), transport=webhook_transport)
         try:
-            async with mcp_sessions:
-                yield
+            yield
         finally:
-            await dispatcher.stop()
+            await service.stop_webhooks()
 
     app = FastAPI(
         title="Lipsync service", version="0.1.0", description=DESCRIPTION, lifespan=lifespan
@@ -60,7 +49,7 @@ def create_app(
     install_error_handlers(app)
 
     app.add_middleware(RateLimitHeaders)
-    app.add_middleware(RequestGate, service=service)  # added last: runs first
+    app.add_middleware(RequestGate, service=service, keyed_paths=keyed_paths)  # runs first
 
     @app.get("/health", tags=["health"], summary="Liveness and queue depth")
     async def health() -> dict:
@@ -74,7 +63,6 @@ def create_app(
 
     for router in (studio.router, dev.router, account.router, files.router):
         app.include_router(router)
-    mcp_sessions = mount_mcp(app, service)
     return app
 
 

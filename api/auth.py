@@ -6,13 +6,12 @@ are accepted everywhere, so a client written for either dialect works against bo
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 from fastapi import Request
 from fastapi.security import APIKeyHeader, HTTPBearer
 
 from api.errors import ApiError
 from api.ratelimit import check_rate
+from engine.keys import presented_key, unauthorized_message
 from engine.service import ApiKeyInfo, Service
 
 bearer_scheme = HTTPBearer(auto_error=False, description="Authorization: Bearer sk_...")
@@ -20,19 +19,6 @@ api_key_scheme = APIKeyHeader(name="X-API-Key", auto_error=False, description="X
 
 
 KEY_STATE = "api_key"  # where `RequestGate` leaves the key it already checked
-
-
-def presented_key(headers: Mapping[str, str]) -> str:
-    header = headers.get("authorization", "")
-    if header.lower().startswith("bearer "):
-        return header[7:].strip()
-    return headers.get("x-api-key", "").strip()
-
-
-def unauthorized_message(token: str) -> str:
-    if not token:
-        return "an API key is required: send 'Authorization: Bearer sk_...' or 'X-API-Key: sk_...'"
-    return "the API key is not valid or was revoked"
 
 
 async def authenticate(request: Request) -> ApiKeyInfo:

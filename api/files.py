@@ -2,20 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
+from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, File, Request, UploadFile
 from fastapi.responses import FileResponse
 
 from api.auth import authenticate
-from api.errors import ApiError
-from engine.errors import LipsyncError
-from engine.media import probe
-from engine.media.fetch import human_size
-from engine.media.types import content_type, stored_suffix
 from engine.service import ApiKeyInfo, Service
-from engine.storage import OUTPUTS
 
 router = APIRouter(tags=["files"])
 CHUNK = 1024 * 1024
@@ -28,33 +22,19 @@ async def upload(
     file: Annotated[UploadFile, File(description="image, audio or video")],
 ) -> dict:
     service: Service = request.app.state.service
-    limit = service.settings.limits.max_upload_bytes
-    # Stored without the sender's suffix until probing says what the file really is.
-    dest = service.storage.new_upload_path("")
-    size = 0
-    try:
-        with dest.open("wb") as out:
-            while chunk := await file.read(CHUNK):
-                size += len(chunk)
-                if size > limit:
-                    raise ApiError(
-                        413, "file_too_large", f"uploads are limited to {human_size(limit)}"
-                    )
-                out.write(chunk)
-        if size == 0:
-            raise ApiError(422, "invalid_media", "the uploaded file is empty")
-        info = await asyncio.to_thread(probe, dest)
-    except (ApiError, LipsyncError):
-        dest.unlink(missing_ok=True)
-        raise
-    dest = dest.rename(dest.with_suffix(stored_suffix(info)))
+
+    async def chunks() -> AsyncIterator[bytes]:
+        while chunk := await file.read(CHUNK):
+            yield chunk
+
+    stored = await service.store_upload(chunks())
     return {
-        "url": service.storage.public_url(dest),
-        "size": size,
-        "kind": info.kind,
-        "duration": info.duration,
-        "width": info.width,
-        "height": info.height,
+        "url": stored.url,
+        "size": stored.size,
+        "kind": stored.kind,
+        "duration": stored.duration,
+        "width": stored.width,
+        "height": stored.height,
     }
 
 
@@ -66,14 +46,11 @@ async def serve_file(folder: str, name: str, request: Request) -> FileResponse:
     uploaded is a download, so no upload can act as a page of this origin.
     """
     service: Service = request.app.state.service
-    path = service.storage.resolve_public(f"{folder}/{name}")
-    if path is None:
-        raise ApiError(404, "not_found", "no such file (it may have expired)")
-    own_output = folder == OUTPUTS and path.suffix == ".mp4"
+    served = service.served_file(folder, name)
     return FileResponse(
-        path,
-        media_type=content_type(path.suffix),
-        content_disposition_type="inline" if own_output else "attachment",
-        filename=path.name,
+        served.path,
+        media_type=served.content_type,
+        content_disposition_type="inline" if served.inline else "attachment",
+        filename=served.path.name,
         headers={"X-Content-Type-Options": "nosniff"},
     )

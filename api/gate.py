@@ -4,7 +4,8 @@ FastAPI reads and parses a request's body before it runs the route's dependencie
 stranger's 2 GB upload would be spooled to disk, and a 400 MB JSON body parsed in memory,
 before the key check said 401. This plain ASGI wrapper runs first:
 
-- a request that carries a body to `/api/...` or `/mcp` without a valid key is answered
+- a request that carries a body to `/api/...` (or a door mounted beside it) without a
+  valid key is answered
   401 at once (the key found is left on the request, so the route does not look it up again);
 - a `Content-Length` over the route's limit is answered 413 at once;
 - a body without a length (chunked) is counted as it streams and cut at the limit with 413.
@@ -18,29 +19,23 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.auth import KEY_STATE, presented_key, unauthorized_message
+from api.auth import KEY_STATE
 from api.errors import error_body
 from engine.config import Settings
+from engine.keys import presented_key, unauthorized_message
 from engine.media.fetch import human_size
 from engine.service import Service
 
 UPLOAD_PATH = "/api/v1/files"
-KEYED_PREFIXES = ("/api/", "/mcp")
+KEYED_PREFIXES = ("/api/",)
 # Multipart framing around an uploaded file: boundaries, part headers, the file name.
 MULTIPART_OVERHEAD = 64 * 1024
-
-
-def json_body_limit(settings: Settings) -> int:
-    """The largest JSON body any route accepts: four inline data: URIs (image, two voices
-    and a mask, base64 grows them by a third) and room for the rest of the request."""
-    inline = settings.limits.max_data_uri_bytes * 4 // 3 + 1024
-    return 4 * inline + 1024 * 1024
 
 
 def body_limit(settings: Settings, path: str) -> int:
     if path == UPLOAD_PATH:
         return settings.limits.max_upload_bytes + MULTIPART_OVERHEAD
-    return json_body_limit(settings)
+    return settings.limits.json_body_bytes
 
 
 class BodyTooLarge(Exception):
@@ -48,9 +43,13 @@ class BodyTooLarge(Exception):
 
 
 class RequestGate:
-    def __init__(self, app: ASGIApp, service: Service) -> None:
+    """`keyed_paths`: further path prefixes that take a key, for doors composed beside the
+    REST routes on this app (`/mcp`)."""
+
+    def __init__(self, app: ASGIApp, service: Service, keyed_paths: tuple[str, ...] = ()) -> None:
         self.app = app
         self.service = service
+        self.keyed_prefixes = KEYED_PREFIXES + keyed_paths
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -64,7 +63,7 @@ class RequestGate:
             await _answer(scope, receive, send, 400, "invalid_request", "bad Content-Length")
             return
         has_body = bool(length) or "chunked" in headers.get("transfer-encoding", "").lower()
-        if has_body and path.startswith(KEYED_PREFIXES):
+        if has_body and path.startswith(self.keyed_prefixes):
             token = presented_key(headers)
             key = await self.service.authenticate(token) if token else None
             if key is None:

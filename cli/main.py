@@ -122,13 +122,9 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
 
         return asyncio.run(run_stdio(settings))
     if args.command == "bot":
-        if args.platform == "telegram":
-            from bots.telegram.run import run_telegram
+        from cli.serve import run_bot
 
-            return asyncio.run(run_telegram(settings))
-        from bots.discord.run import run_discord
-
-        return asyncio.run(run_discord(settings))
+        return asyncio.run(run_bot(settings, args.platform))
     if args.command == "render":
         from cli.render import run_render
 

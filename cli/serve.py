@@ -17,7 +17,6 @@ from engine.service import NewKey, Service
 from engine.storage import write_private
 
 log = logging.getLogger("lipsync")
-SWEEP_INTERVAL = 3600.0
 
 
 ADMIN_KEY_FILE = "admin-key.txt"
@@ -70,7 +69,7 @@ def on_stop_signals(stop: asyncio.Event) -> None:
 async def serve(settings: Settings) -> int:
     """Serve until SIGINT or SIGTERM; then stop claiming, put the jobs in flight back
     without using an attempt, kill the render processes, and exit 0."""
-    from api.app import create_app
+    from cli.http_app import http_app
 
     stop = asyncio.Event()
     on_stop_signals(stop)
@@ -84,14 +83,13 @@ async def serve(settings: Settings) -> int:
         doors = await start_doors(chat_doors(service), settings)
         server = _Server(
             uvicorn.Config(
-                create_app(service),
+                http_app(service),
                 host=settings.host,
                 port=settings.port,
                 log_level=settings.log_level,
                 lifespan="on",
             )
         )
-        sweeper = asyncio.create_task(_sweep_forever(service))
         stopper = asyncio.create_task(_stop_on(stop, server))
         try:
             if not stop.is_set():  # a signal during start-up: stop without serving
@@ -99,10 +97,9 @@ async def serve(settings: Settings) -> int:
                 sys.stdout.flush()
                 await server.serve()
         finally:
-            for task in (sweeper, stopper):
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+            stopper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await stopper
     finally:
         # Always close: the database threads would otherwise keep the process alive.
         for door in doors:
@@ -130,16 +127,12 @@ class Door(Protocol):
 
 def chat_doors(service: Service) -> list[Door]:
     """The bots whose tokens are configured; they share this process's engine."""
-    doors: list[Door] = []
-    if service.settings.telegram.token:
-        from bots.telegram.run import TelegramDoor
-
-        doors.append(TelegramDoor(service))
-    if service.settings.discord.token:
-        from bots.discord.run import DiscordDoor
-
-        doors.append(DiscordDoor(service))
-    return doors
+    settings = service.settings
+    return [
+        _bot_door(service, platform)
+        for platform in ("telegram", "discord")
+        if getattr(settings, platform).token
+    ]
 
 
 async def start_doors(doors: list[Door], settings: Settings) -> list[Door]:
@@ -178,13 +171,46 @@ async def run_worker(settings: Settings, slots: int | None) -> int:
     return 0
 
 
-async def _sweep_forever(service: Service) -> None:
-    retention = service.settings.retention_days * 86400
-    while True:
-        try:
-            removed = await asyncio.to_thread(service.storage.sweep, retention)
-            if removed:
-                log.info("retention: removed %d old files", removed)
-        except Exception:
-            log.exception("retention sweep failed")
-        await asyncio.sleep(SWEEP_INTERVAL)
+async def run_bot(settings: Settings, platform: str) -> int:
+    """`lipsync bot telegram|discord`: one chat bot with its own render workers, until
+    SIGINT or SIGTERM (exit 0), or until the bot stops by itself (exit 1)."""
+    section = getattr(settings, platform)
+    if not section.token:
+        print(
+            f"lipsync: no {platform.title()} token; set [{platform}] token in config.toml "
+            f"or LIPSYNC_{platform.upper()}_TOKEN",
+            flush=True,
+        )
+        return 2
+    stop = asyncio.Event()
+    on_stop_signals(stop)
+    service = await Service.open(settings)
+    door = _bot_door(service, platform)
+    crashed = False
+    try:
+        await service.start_workers()
+        if not await start_doors([door], settings):
+            return 2
+        print(f"  {platform.title()} bot running; press Ctrl+C to stop", flush=True)
+        # A Discord door runs as a task that ends if the gateway gives up for good.
+        ended: asyncio.Task[None] | None = getattr(door, "task", None)
+        stopper = asyncio.create_task(stop.wait())
+        await asyncio.wait(
+            {stopper, *([ended] if ended else [])}, return_when=asyncio.FIRST_COMPLETED
+        )
+        stopper.cancel()
+        crashed = ended is not None and ended.done()
+    finally:
+        await door.stop()
+        await service.close()
+    return 1 if crashed else 0
+
+
+def _bot_door(service: Service, platform: str) -> Door:
+    if platform == "telegram":
+        from bots.telegram.run import TelegramDoor
+
+        return TelegramDoor(service)
+    from bots.discord.run import DiscordDoor
+
+    return DiscordDoor(service)

@@ -67,6 +67,13 @@ class LimitSettings:
     fetch_timeout_seconds: float = 60.0
     allow_private_urls: bool = False
 
+    @property
+    def json_body_bytes(self) -> int:
+        """The largest JSON body a request may carry: four inline data: URIs (image, two
+        voices and a mask; base64 grows them by a third) and room for the rest."""
+        inline = self.max_data_uri_bytes * 4 // 3 + 1024
+        return 4 * inline + 1024 * 1024
+
 
 @dataclass
 class RenderSettings:

@@ -50,6 +50,20 @@ class FetchError(InvalidInput):
     code = "fetch_failed"
 
 
+class TooLarge(LipsyncError):
+    """A file or body over its configured limit."""
+
+    code = "file_too_large"
+    http_status = 413
+
+
+class Unauthorized(LipsyncError):
+    """No API key, or one that opens nothing."""
+
+    code = "unauthorized"
+    http_status = 401
+
+
 class InsufficientCredits(LipsyncError):
     code = "insufficient_credits"
     http_status = 402

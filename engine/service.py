@@ -15,9 +15,11 @@ import json
 import logging
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+
+import httpx
 
 from engine import jobs, keys, ledger, pricing
 from engine.config import Settings
@@ -31,8 +33,16 @@ from engine.media.thumbnail import middle_frame_png
 from engine.ratelimit import RateLimiter
 from engine.requests import JobRequest, input_kinds, validate
 from engine.storage import Storage
+from engine.uploads import ServedFile, Upload, served_file, store_upload
 from engine.vocabulary import Plan, Resolution, Status
-from engine.webhooks import key_webhook_secret, master_secret
+from engine.webhooks import (
+    Delivery,
+    PayloadBuilder,
+    WebhookDispatcher,
+    deliveries_for,
+    key_webhook_secret,
+    master_secret,
+)
 from engine.worker.pool import WorkerPool
 
 log = logging.getLogger("lipsync.service")
@@ -79,6 +89,7 @@ class Service:
         self._auth_cache: dict[str, tuple[float, ApiKeyInfo]] = {}
         self._changed: dict[str, asyncio.Event] = {}
         self.rate_limiter = RateLimiter()
+        self._webhooks: WebhookDispatcher | None = None
 
     @classmethod
     async def open(cls, settings: Settings) -> Service:
@@ -93,8 +104,29 @@ class Service:
         await self.pool.start()
         return self.pool
 
+    def start_webhooks(
+        self, payload_for: PayloadBuilder, *, transport: httpx.AsyncBaseTransport | None = None
+    ) -> None:
+        """Deliver (and re-deliver) the webhooks of finished jobs, in the body `payload_for`
+        makes: the door whose dialect the job was submitted in owns its webhook's shape."""
+        dispatcher = WebhookDispatcher(self.db, self.settings, payload_for, transport=transport)
+
+        async def wake(job: Job) -> None:
+            if job.webhook and job.is_final:
+                dispatcher.wake()
+
+        self.add_listener(wake)
+        dispatcher.start()
+        self._webhooks = dispatcher
+
+    async def stop_webhooks(self) -> None:
+        if self._webhooks is not None:
+            await self._webhooks.stop()
+            self._webhooks = None
+
     async def close(self) -> None:
         try:
+            await self.stop_webhooks()
             if self.pool is not None:
                 await self.pool.stop()
                 self.pool = None
@@ -423,6 +455,22 @@ class Service:
         job = await jobs.cancel(self.db, job_id, account_id)
         await self.publish(job)
         return job
+
+    # -- files ---------------------------------------------------------------------------
+
+    async def store_upload(self, chunks: AsyncIterator[bytes]) -> Upload:
+        """Keep a posted file (up to `limits.max_upload_bytes`); its URL works as any input."""
+        return await store_upload(self.storage, chunks, self.settings.limits.max_upload_bytes)
+
+    def served_file(self, folder: str, name: str) -> ServedFile:
+        found = served_file(self.storage, folder, name)
+        if found is None:
+            raise NotFound("no such file (it may have expired)")
+        return found
+
+    async def deliveries(self, job_id: str) -> list[Delivery]:
+        """The webhook deliveries of a job, oldest first (for its owner to inspect)."""
+        return await deliveries_for(self.db, job_id)
 
     def price_list(self) -> pricing.PriceList:
         """The prices every door shows (from `[pricing]` in the configuration)."""

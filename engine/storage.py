@@ -81,7 +81,11 @@ class Storage:
         removed = 0
         for sub in ("inputs", UPLOADS, OUTPUTS, "work"):
             for entry in (self.root / sub).iterdir():
-                if entry.stat().st_mtime < cutoff:
+                try:
+                    stale = entry.stat().st_mtime < cutoff
+                except FileNotFoundError:  # another process's sweep was quicker
+                    continue
+                if stale:
                     if entry.is_dir():
                         shutil.rmtree(entry, ignore_errors=True)
                     else:

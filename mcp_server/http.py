@@ -1,7 +1,8 @@
-"""MCP over streamable HTTP at `/mcp` on the API app, authenticated by the API's own keys.
+"""MCP over streamable HTTP, authenticated by the service's API keys; `cli` mounts it at
+`/mcp` beside the REST door.
 
 Every HTTP request to `/mcp` must present a valid key (`Authorization: Bearer sk_...` or
-`X-API-Key`), exactly as on the REST routes, or it is answered 401 with the API's JSON
+`X-API-Key`), exactly as on the REST routes, or it is answered 401 with the same JSON
 error shape before it reaches the MCP layer. The key found is put on the request, where
 the tools read it: calls act for, and charge, that key's account. The key also becomes
 the session's owner, so an MCP session opened with one key cannot be used with another.
@@ -12,7 +13,6 @@ from __future__ import annotations
 from contextlib import AbstractAsyncContextManager
 from urllib.parse import urlsplit
 
-from fastapi import FastAPI
 from mcp.server.auth.middleware.bearer_auth import AuthenticatedUser
 from mcp.server.auth.provider import AccessToken
 from mcp.server.mcpserver import Context
@@ -22,11 +22,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from api.auth import KEY_STATE, presented_key, unauthorized_message
-from api.errors import error_body
-from api.gate import json_body_limit
 from engine.config import Settings
-from engine.errors import LipsyncError
+from engine.errors import LipsyncError, Unauthorized
+from engine.keys import presented_key, unauthorized_message
 from engine.service import ApiKeyInfo, Service
 from mcp_server.server import build_server
 from mcp_server.tools import Caller
@@ -47,16 +45,12 @@ class ApiKeyGate:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        key = scope.get("state", {}).get(KEY_STATE)  # checked by the API's RequestGate
         token = presented_key(Request(scope).headers)
+        key = await self.service.authenticate(token) if token else None  # cached lookups
         if key is None:
-            key = await self.service.authenticate(token) if token else None
-        if key is None:
-            response = JSONResponse(
-                error_body("unauthorized", unauthorized_message(token)),
-                401,
-                headers={"WWW-Authenticate": "Bearer"},
-            )
+            refused = Unauthorized(unauthorized_message(token))
+            body = {"success": False, "error": {"code": refused.code, "message": refused.message}}
+            response = JSONResponse(body, refused.http_status, {"WWW-Authenticate": "Bearer"})
             await response(scope, receive, send)
             return
         scope.setdefault("state", {})[STATE_KEY] = key
@@ -94,22 +88,25 @@ def transport_security(settings: Settings) -> TransportSecuritySettings:
     )
 
 
-def mount_mcp(app: FastAPI, service: Service) -> AbstractAsyncContextManager[None]:
-    """Serve the MCP tools at `/mcp` on `app`; enter the returned context in its lifespan.
+class McpHttpDoor:
+    """The MCP tools over streamable HTTP: an ASGI app to mount at `PATH`, and the context
+    that runs its sessions (enter it for as long as the app serves).
 
-    The context runs the SDK's session manager (the task group that serves MCP sessions);
-    requests to `/mcp` fail until it is entered.
+    The SDK's session manager is a task group that serves MCP sessions; requests fail until
+    `running()` is entered.
     """
-    settings = service.settings
-    server = build_server(service, caller_from_request)
-    server.streamable_http_app(
-        streamable_http_path=PATH,
-        transport_security=transport_security(settings),
-        max_request_body_size=json_body_limit(settings),
-        host=settings.host,
-    )
-    manager = server.session_manager
-    app.router.add_route(
-        PATH, ApiKeyGate(StreamableHTTPASGIApp(manager), service), include_in_schema=False
-    )
-    return manager.run()
+
+    def __init__(self, service: Service) -> None:
+        settings = service.settings
+        server = build_server(service, caller_from_request)
+        server.streamable_http_app(
+            streamable_http_path=PATH,
+            transport_security=transport_security(settings),
+            max_request_body_size=settings.limits.json_body_bytes,
+            host=settings.host,
+        )
+        self._manager = server.session_manager
+        self.app: ASGIApp = ApiKeyGate(StreamableHTTPASGIApp(self._manager), service)
+
+    def running(self) -> AbstractAsyncContextManager[None]:
+        return self._manager.run()

@@ -16,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import signal
 
 import discord
 
@@ -25,7 +24,6 @@ from bots.discord import commands
 from bots.discord.guild_settings import Gate, GuildSettings, GuildSettingsStore
 from bots.discord.options import DoorOptions
 from bots.discord.render import Renderer
-from engine.config import Settings
 from engine.service import Service
 
 log = logging.getLogger("lipsync.discord")
@@ -109,33 +107,3 @@ class DiscordDoor:
                     await self.task
         finally:
             redaction.uninstall(self._redact)
-
-
-async def run_discord(settings: Settings) -> int:
-    """`lipsync bot discord`: the engine, its workers and the bot, until SIGINT/SIGTERM."""
-    if not settings.discord.token:
-        print(
-            "lipsync: no Discord token; set [discord] token in config.toml "
-            "or LIPSYNC_DISCORD_TOKEN",
-            flush=True,
-        )
-        return 2
-    service = await Service.open(settings)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    door = DiscordDoor(service)
-    try:
-        await service.start_workers()
-        await door.start()
-        assert door.task is not None
-        print("  Discord bot running; press Ctrl+C to stop", flush=True)
-        stopper = asyncio.create_task(stop.wait())
-        await asyncio.wait({stopper, door.task}, return_when=asyncio.FIRST_COMPLETED)
-        stopper.cancel()
-        crashed = door.task.done()
-    finally:
-        await door.stop()
-        await service.close()
-    return 1 if crashed else 0

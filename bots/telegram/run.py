@@ -17,7 +17,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import signal
 import urllib.parse
 from collections.abc import Awaitable
 from pathlib import Path
@@ -43,7 +42,6 @@ from bots.telegram.delivery import Recipient, deliver
 from bots.telegram.limits import Limits
 from bots.telegram.runtime import Context, Runtime
 from bots.telegram.texts import language_of, t
-from engine.config import Settings
 from engine.service import Service
 
 log = logging.getLogger("lipsync.telegram")
@@ -291,32 +289,3 @@ async def _halt(app: Application) -> None:
         await app.updater.stop()
     if app.running:
         await app.stop()
-
-
-async def run_telegram(settings: Settings) -> int:
-    """`lipsync bot telegram`: the bot and its own render workers, until SIGINT or SIGTERM."""
-    if not settings.telegram.token:
-        print(
-            "lipsync: set telegram.token in config.toml or LIPSYNC_TELEGRAM_TOKEN first",
-            flush=True,
-        )
-        return 2
-    service = await Service.open(settings)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    door = TelegramDoor(service)
-    try:
-        await service.start_workers()
-        try:
-            await door.start()
-        except InvalidToken:
-            print("lipsync: Telegram refused the bot token; check telegram.token", flush=True)
-            return 2
-        print("  Telegram bot running; press Ctrl+C to stop", flush=True)
-        await stop.wait()
-    finally:
-        await door.stop()
-        await service.close()
-    return 0

@@ -32,6 +32,7 @@ from engine.vocabulary import Model, Stage
 from engine.worker.child import child_main
 
 log = logging.getLogger("lipsync.worker")
+RETENTION_INTERVAL = 3600.0
 
 READY_TIMEOUT = 180.0
 Progress = Callable[[str, float], None]
@@ -196,6 +197,7 @@ class WorkerPool:
             asyncio.create_task(self._slot_loop(i), name=f"slot-{i}") for i in range(self.slots)
         ]
         self._tasks.append(asyncio.create_task(self._recovery_loop(), name="recovery"))
+        self._tasks.append(asyncio.create_task(self._retention_loop(), name="retention"))
         log.info("worker pool %s started with %d render processes", self.name, self.slots)
 
     async def stop(self) -> None:
@@ -395,6 +397,20 @@ class WorkerPool:
                 log.exception("lease recovery failed")
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stop.wait(), interval)
+
+    async def _retention_loop(self) -> None:
+        """Delete files past `retention_days`, hourly, in every process that renders: the
+        process that makes files also keeps their number bounded, whichever door runs it."""
+        retention = self.settings.retention_days * 86400
+        while not self._stop.is_set():
+            try:
+                removed = await asyncio.to_thread(self.storage.sweep, retention)
+                if removed:
+                    log.info("retention: removed %d old files", removed)
+            except Exception:
+                log.exception("retention sweep failed")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stop.wait(), RETENTION_INTERVAL)
 
     async def _notify(self, job: Job) -> None:
         if self.on_update is not None:

@@ -41,7 +41,8 @@ from discord.gateway import DiscordWebSocket
 from discord.http import Route
 
 from bots.discord.options import DoorOptions
-from bots.discord.run import DiscordDoor, LipsyncClient, run_discord
+from bots.discord.run import DiscordDoor, LipsyncClient
+from cli.serve import run_bot
 from engine import handlers
 from engine.media import Mp4Writer, load_image, probe
 from engine.service import Service
@@ -733,7 +734,7 @@ async def test_download_folders_left_by_a_crash_are_swept_on_start(
 
 async def test_standalone_bot_needs_a_token(tmp_path: Path) -> None:
     settings = make_settings(tmp_path / "data")
-    assert await run_discord(settings) == 2
+    assert await run_bot(settings, "discord") == 2
 
 
 # -- the gateway, and Discord's rules as the fake enforces them -----------------------------

@@ -16,7 +16,7 @@ from mcp import Client, MCPError
 from mcp.client.streamable_http import streamable_http_client
 from mcp_types import CallToolResult, ImageContent, ResourceLink, TextContent
 
-from api.app import create_app
+from cli.http_app import http_app
 from engine.service import Service
 from tests.conftest import make_settings
 from tests.support.http import free_port
@@ -44,13 +44,13 @@ class Api:
 
 @pytest.fixture
 async def api(tmp_path: Path) -> AsyncIterator[Api]:
-    """`create_app` with the real renderer, served on a loopback port."""
+    """`http_app` (REST with MCP beside it) with the real renderer, served on a loopback port."""
     port = free_port()
     settings = make_settings(tmp_path / "data", port=port, workers={"plugins": []})
     service = await Service.open(settings)
     await service.start_workers()
     server = uvicorn.Server(
-        uvicorn.Config(create_app(service), host="127.0.0.1", port=port, log_level="warning")
+        uvicorn.Config(http_app(service), host="127.0.0.1", port=port, log_level="warning")
     )
     serving = asyncio.create_task(server.serve())
     try:

@@ -376,3 +376,19 @@ async def test_a_lapsed_lease_requeues_or_when_out_of_attempts_fails_and_refunds
     (back,) = await jobs.recover_lapsed(service.db)
     assert back.id == job_id and back.status == "queued" and back.attempts == 1
     assert (await service.get_account(account)).balance == 90  # still held for the rerun
+
+
+async def test_every_process_that_renders_sweeps_files_past_their_retention(
+    service: Service,
+) -> None:
+    uploads = service.storage.root / "uploads"
+    old, fresh = uploads / "old.wav", uploads / "fresh.wav"
+    for path in (old, fresh):
+        path.write_bytes(b"RIFF")
+    week_ago = time.time() - service.settings.retention_days * 86400 - 60
+    os.utime(old, (week_ago, week_ago))
+    await service.start_workers(1)  # as `serve`, `worker` and the bots do
+    deadline = time.monotonic() + 30
+    while old.exists() and time.monotonic() < deadline:
+        await asyncio.sleep(0.05)
+    assert not old.exists() and fresh.exists()

@@ -16,7 +16,7 @@ import httpx
 import pytest
 import uvicorn
 
-from api.app import create_app
+from cli.http_app import http_app
 from engine.service import Service
 from tests.conftest import make_settings
 from tests.support.http import free_port
@@ -42,7 +42,7 @@ async def server(tmp_path: Path) -> AsyncIterator[Server]:
     key = await service.create_api_key("k", 100)
     uv = uvicorn.Server(
         uvicorn.Config(
-            create_app(service),
+            http_app(service),
             host="127.0.0.1",
             port=port,
             log_level="warning",

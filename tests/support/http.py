@@ -13,7 +13,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from api.app import create_app
+from cli.http_app import http_app
 from engine.service import Service
 
 
@@ -45,7 +45,7 @@ async def api_client(
     service: Service, receiver: Receiver | None = None
 ) -> AsyncIterator[httpx.AsyncClient]:
     transport = httpx.ASGITransport(receiver.app()) if receiver else None
-    app = create_app(service, webhook_transport=transport)
+    app = http_app(service, webhook_transport=transport)
     async with (
         app.router.lifespan_context(app),
         httpx.AsyncClient(
