@@ -77,7 +77,6 @@ class LimitSettings:
 
 @dataclass
 class RenderSettings:
-    backend: str = "classical"
     default_resolution: str = "480p"
     default_fps: int = 25
     crf: int = 23

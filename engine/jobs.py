@@ -169,6 +169,18 @@ async def queue_depth(db: Database) -> tuple[int, int]:
     return int(row["queued"] or 0), int(row["processing"] or 0)
 
 
+async def awaiting_webhook(db: Database, *, limit: int) -> list[Job]:
+    """Finished jobs that asked for a webhook and have no delivery yet, oldest first."""
+    rows = await db.fetchall(
+        "SELECT j.* FROM jobs j WHERE j.webhook IS NOT NULL"
+        " AND j.status IN ('completed', 'failed', 'canceled')"
+        " AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.job_id = j.id)"
+        " ORDER BY j.finished_at LIMIT ?",
+        (limit,),
+    )
+    return [Job.from_row(r) for r in rows]
+
+
 async def claim(
     db: Database, owner: str, models: Iterable[str], lease_seconds: float
 ) -> Job | None:

@@ -157,3 +157,10 @@ async def has_admin_key(db: Database, account_id: str) -> bool:
         (account_id,),
     )
     return row is not None
+
+
+async def signing_key_of(db: Database, account_id: str) -> str | None:
+    """The key whose `whsec_` secret signs this account's webhooks (an API account has one
+    key; other accounts, none)."""
+    row = await db.fetchone("SELECT id FROM api_keys WHERE account_id = ?", (account_id,))
+    return row["id"] if row else None

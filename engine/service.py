@@ -26,12 +26,12 @@ from engine.config import Settings
 from engine.db import Database
 from engine.errors import InvalidInput, NotFound
 from engine.inputs import resolve_inputs
+from engine.job_request import JobRequest, input_kinds, validate
 from engine.jobs import Job, NewJob
 from engine.keys import ApiKeyInfo
 from engine.ledger import Account, Entry
 from engine.media.thumbnail import middle_frame_png
 from engine.ratelimit import RateLimiter
-from engine.requests import JobRequest, input_kinds, validate
 from engine.storage import Storage
 from engine.uploads import ServedFile, Upload, served_file, store_upload
 from engine.vocabulary import Plan, Resolution, Status

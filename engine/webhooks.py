@@ -34,7 +34,8 @@ import httpx
 from engine.config import Settings
 from engine.db import Database, from_row
 from engine.errors import FetchError, InvalidInput
-from engine.jobs import Job, get
+from engine.jobs import Job, awaiting_webhook
+from engine.keys import signing_key_of
 from engine.media.fetch import check_url, post_json
 
 log = logging.getLogger("lipsync.webhooks")
@@ -165,18 +166,10 @@ class WebhookDispatcher:
                 await asyncio.wait_for(self._wake.wait(), self.interval)
 
     async def enqueue_finished(self) -> int:
-        rows = await self.db.fetchall(
-            "SELECT j.id FROM jobs j WHERE j.webhook IS NOT NULL"
-            " AND j.status IN ('completed', 'failed', 'canceled')"
-            " AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.job_id = j.id)"
-            " ORDER BY j.finished_at LIMIT 100"
-        )
-        for row in rows:
-            job = await get(self.db, row["id"])
+        finished = await awaiting_webhook(self.db, limit=100)
+        for job in finished:
             body = json.dumps(self.payload_for(job), separators=(",", ":"))
-            key = await self.db.fetchone(
-                "SELECT id FROM api_keys WHERE account_id = ?", (job.account_id,)
-            )
+            key_id = await signing_key_of(self.db, job.account_id)
             now = time.time()
             async with self.db.write() as conn:
                 await conn.execute(
@@ -188,12 +181,12 @@ class WebhookDispatcher:
                         job.id,
                         job.webhook,
                         body,
-                        key["id"] if key else None,
+                        key_id,
                         now,
                         now,
                     ),
                 )
-        return len(rows)
+        return len(finished)
 
     async def deliver_due(self) -> int:
         rows = await self.db.fetchall(
