@@ -11,7 +11,7 @@ from api.auth import authenticate
 from api.errors import ApiError
 from api.studio import ROLE_FIELDS, ImageForm, MultiForm, VideoForm, studio_job
 from api.views import iso, job_detail
-from engine.requests import JobRequest
+from engine.job_request import JobRequest
 from engine.service import ApiKeyInfo, Service
 from engine.vocabulary import Model, Plan
 

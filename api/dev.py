@@ -12,7 +12,7 @@ from api.errors import ApiError
 from api.studio import IdempotencyKey
 from api.submit import submit_job
 from api.views import INPUT_TYPES, dev_job
-from engine.requests import JobRequest
+from engine.job_request import JobRequest
 from engine.service import ApiKeyInfo, Service
 from engine.vocabulary import Model, Resolution, Role
 

@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from api.auth import authenticate
 from api.submit import submit_job
 from api.views import studio_job, studio_status
-from engine.requests import JobRequest
+from engine.job_request import JobRequest
 from engine.service import ApiKeyInfo, Service
 from engine.vocabulary import Model, Order, Resolution, Role, SyncMode
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from fastapi import Request
 
+from engine.job_request import JobRequest
 from engine.jobs import Job
-from engine.requests import JobRequest
 from engine.service import ApiKeyInfo, Service
 from engine.webhooks import check_webhook_url
 

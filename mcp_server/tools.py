@@ -20,8 +20,8 @@ from mcp.server.mcpserver import Context
 from mcp_types import CallToolResult, ContentBlock, ImageContent, ResourceLink, TextContent
 
 from engine.errors import LipsyncError
+from engine.job_request import JobRequest
 from engine.jobs import Job
-from engine.requests import JobRequest
 from engine.service import Service
 from engine.vocabulary import Model, Status
 from mcp_server.progress import ProgressReporter, describe_stage

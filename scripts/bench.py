@@ -18,7 +18,7 @@ from pathlib import Path
 
 from engine import ledger
 from engine.config import Settings, load_settings
-from engine.requests import JobRequest
+from engine.job_request import JobRequest
 from engine.service import Service
 
 SECTIONS: dict[str, Callable[[Path], Awaitable[None]]] = {}

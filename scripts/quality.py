@@ -38,9 +38,9 @@ import numpy as np
 
 from engine.config import load_settings
 from engine.handlers import JobContext, JobSpec, get_handler, load_handlers
+from engine.job_request import normalize_params
 from engine.lipsync.faces import detect_faces
 from engine.media import iter_video_frames, probe
-from engine.requests import normalize_params
 from tests.support import real_media
 from tests.support.espeak_truth import TruthPhone, score_open_track, synthesize_array, write_wav
 from tests.support.forced_align import align, snap_share
