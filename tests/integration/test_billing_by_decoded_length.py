@@ -17,9 +17,9 @@ from engine import pricing
 from engine.config import Settings
 from engine.errors import MediaError
 from engine.handlers import JobContext, JobSpec, get_handler, load_handlers
+from engine.job_request import JobRequest, normalize_params
 from engine.jobs import Job
 from engine.media import probe
-from engine.requests import JobRequest, normalize_params
 from engine.service import Service
 from tests.conftest import make_settings
 from tests.support.lying_media import matroska_claiming, mp4_claiming

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.requests import JobRequest
+from engine.job_request import JobRequest
 from engine.service import Service
 from tests.conftest import make_settings
 from tests.support.fake_telegram import FakeBotApi

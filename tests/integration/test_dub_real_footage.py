@@ -14,6 +14,7 @@ import pytest
 
 from engine.config import load_settings
 from engine.handlers import JobContext, JobSpec, get_handler, load_handlers
+from engine.job_request import normalize_params
 from engine.lipsync.dubbing import analysis as dub_analysis
 from engine.lipsync.dubbing import render as dub_render
 from engine.lipsync.dubbing.retime import source_indices
@@ -21,7 +22,6 @@ from engine.lipsync.faces import detect_faces, find_face
 from engine.lipsync.portrait.animator import MouthFrame, PortraitAnimator, PortraitStyle
 from engine.lipsync.speech.track import mouth_track
 from engine.media import iter_video_frames, load_audio, probe
-from engine.requests import normalize_params
 from tests.support import real_media
 from tests.support.hard_sources import HardSource, HeadTurner, compose
 from tests.support.media import face_photo_path

@@ -14,11 +14,11 @@ import pytest
 from engine.config import load_settings
 from engine.errors import NoFaceError
 from engine.handlers import JobContext, JobSpec, get_handler, load_handlers
+from engine.job_request import normalize_params
 from engine.lipsync.faces import Face, detect_faces, find_face
 from engine.lipsync.portrait import MouthFrame, PortraitAnimator, PortraitStyle
 from engine.lipsync.speech.track import mouth_track
 from engine.media import load_audio, load_image, probe
-from engine.requests import normalize_params
 from tests.support import real_media
 from tests.support.espeak_truth import score_open_track, synthesize_array
 from tests.support.forced_align import align, snap_share

@@ -15,7 +15,7 @@ import pytest
 from engine import jobs
 from engine.config import Settings
 from engine.errors import InsufficientCredits
-from engine.requests import JobRequest
+from engine.job_request import JobRequest
 from engine.service import Service
 from tests.conftest import make_settings
 

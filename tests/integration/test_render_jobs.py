@@ -11,7 +11,7 @@ import pytest
 
 from engine.config import Settings
 from engine.errors import MediaError
-from engine.requests import JobRequest
+from engine.job_request import JobRequest
 from engine.service import Service
 from tests.conftest import make_settings
 from tests.support.media import face_photo_path, write_png

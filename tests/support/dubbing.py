@@ -17,11 +17,11 @@ import numpy as np
 
 from engine.config import Settings, load_settings
 from engine.handlers import JobContext, JobSpec, get_handler, load_handlers
+from engine.job_request import normalize_params
 from engine.lipsync.dubbing import job as dubbing
 from engine.lipsync.faces import find_face
 from engine.lipsync.portrait.animator import MouthFrame, PortraitAnimator, PortraitStyle
 from engine.media import Mp4Writer
-from engine.requests import normalize_params
 from tests.support.espeak_truth import TruthPhone, synthesize_array, write_wav
 from tests.support.media import face_photo_path
 

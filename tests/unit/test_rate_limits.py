@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from engine.errors import InsufficientCredits
+from engine.job_request import JobRequest
 from engine.ratelimit import RateLimited, RateLimiter
-from engine.requests import JobRequest
 from engine.service import Service
 
 
