@@ -18,6 +18,7 @@ from typing import Any
 from engine.config import Settings, load_settings
 from engine.errors import ConfigError, LipsyncError
 from engine.service import Service
+from engine.vocabulary import Plan
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -39,7 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
     create = keys.add_parser("create", help="create a key (printed once, as the last line)")
     create.add_argument("--name", default="")
     create.add_argument("--credits", type=int, default=0)
-    create.add_argument("--plan", default="free", choices=["free", "starter", "pro"])
+    create.add_argument("--plan", default=Plan.FREE.value, choices=[p.value for p in Plan])
     keys.add_parser("list", help="list keys")
     revoke = keys.add_parser("revoke", help="revoke a key")
     revoke.add_argument("key_id")

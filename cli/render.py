@@ -7,12 +7,17 @@ import shutil
 import sys
 import tempfile
 import time
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
 from engine.config import Settings
 from engine.handlers import JobContext, JobSpec, get_handler, load_handlers
-from engine.requests import normalize_params
+from engine.job_request import INPUT_ROLES, normalize_params
+from engine.vocabulary import Model, Order, Resolution, Role, SyncMode
+
+# The CLI's word for each model (`lipsync render image|duet|video`).
+MODELS: dict[str, Model] = {"image": Model.IMAGE, "duet": Model.IMAGE_MULTI, "video": Model.VIDEO}
 
 
 def add_render_parser(sub: argparse._SubParsersAction) -> None:
@@ -20,41 +25,38 @@ def add_render_parser(sub: argparse._SubParsersAction) -> None:
     kinds = render.add_subparsers(dest="kind", required=True)
 
     image = kinds.add_parser("image", help="photo + voice -> talking portrait")
-    image.add_argument("image")
-    image.add_argument("audio")
+    _inputs(image, MODELS["image"])
     _common(image)
 
     duet = kinds.add_parser("duet", help="photo of two + two voices -> conversation")
-    duet.add_argument("image")
-    duet.add_argument("left_audio")
-    duet.add_argument("right_audio")
-    duet.add_argument(
-        "--order", default="meanwhile", choices=["meanwhile", "left_right", "right_left"]
-    )
+    _inputs(duet, MODELS["duet"])
+    duet.add_argument("--order", default=Order.MEANWHILE.value, choices=_words(Order))
     _common(duet)
 
     video = kinds.add_parser("video", help="video + new voice -> dubbed video")
-    video.add_argument("video")
-    video.add_argument("audio")
-    video.add_argument("--sync-mode", default="bounce", choices=["bounce", "loop", "freeze"])
+    _inputs(video, MODELS["video"])
+    video.add_argument("--sync-mode", default=SyncMode.BOUNCE.value, choices=_words(SyncMode))
     _common(video)
+
+
+def _inputs(parser: argparse.ArgumentParser, model: Model) -> None:
+    """One positional file argument per input the model requires, named after its role."""
+    for role in INPUT_ROLES[model]:
+        parser.add_argument(role.value)
+
+
+def _words(vocabulary: type[StrEnum]) -> list[str]:
+    """A vocabulary's words as plain strings (argparse shows choices by their repr)."""
+    return [member.value for member in vocabulary]
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-o", "--output", required=True, help="the MP4 to write")
-    parser.add_argument("--resolution", choices=["480p", "720p", "1080p"])
+    parser.add_argument("--resolution", choices=_words(Resolution))
     parser.add_argument("--fps", type=int)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--prompt", default="")
     parser.add_argument("--mask", help="image whose white area limits what may change")
-
-
-MODELS = {"image": "lipsync-image", "duet": "lipsync-image-multi", "video": "lipsync-video"}
-ROLES = {
-    "image": ("image", "audio"),
-    "duet": ("image", "left_audio", "right_audio"),
-    "video": ("video", "audio"),
-}
 
 
 def run_render(args: argparse.Namespace, settings: Settings) -> int:
@@ -65,14 +67,14 @@ def run_render(args: argparse.Namespace, settings: Settings) -> int:
         "seed": args.seed,
         "prompt": args.prompt,
     }
-    if args.kind == "duet":
+    if model == Model.IMAGE_MULTI:
         params["order"] = args.order
-    if args.kind == "video":
+    if model == Model.VIDEO:
         params["sync_mode"] = args.sync_mode
     params = normalize_params(model, {k: v for k, v in params.items() if v is not None}, settings)
-    inputs = {role: Path(getattr(args, role)) for role in ROLES[args.kind]}
+    inputs: dict[str, Path] = {role: Path(getattr(args, role)) for role in INPUT_ROLES[model]}
     if args.mask:
-        inputs["mask_image"] = Path(args.mask)
+        inputs[Role.MASK_IMAGE] = Path(args.mask)
     for role, path in inputs.items():
         if not path.is_file():
             print(f"lipsync: {role}: no such file {path}", file=sys.stderr)

@@ -20,6 +20,8 @@ from pathlib import Path
 import discord
 import httpx
 
+from engine.vocabulary import Role
+
 IMAGE_TYPES = {"image/jpeg", "image/png", "image/webp"}
 VIDEO_TYPES = {"video/mp4", "video/quicktime", "video/webm", "video/x-matroska", "video/x-m4v"}
 AUDIO_PREFIX = "audio/"
@@ -43,8 +45,8 @@ class Wanted:
     """One attachment option of a command: its option name, engine role and media kind."""
 
     option: str
-    role: str
-    kind: str  # "image" | "video" | "audio"
+    role: Role
+    kind: str  # "image" | "video" | "audio" (the engine's `input_kinds`)
 
 
 def media_type(attachment: discord.Attachment) -> str:

@@ -18,7 +18,7 @@ permission again itself.
 from __future__ import annotations
 
 import logging
-from typing import Literal
+from typing import Literal, get_args
 
 import discord
 from discord import app_commands
@@ -33,13 +33,23 @@ from bots.discord.guild_settings import (
     GuildSettingsStore,
 )
 from bots.discord.render import PLATFORM, Order, Renderer
+from engine.job_request import input_kinds
 from engine.service import Service
+from engine.vocabulary import CHAT_RESOLUTIONS, Model, Resolution, Role
+from engine.vocabulary import Order as DuetOrder
 
 log = logging.getLogger("lipsync.discord")
 
-Resolution = Literal["480p", "720p"]
-DuetOrder = Literal["meanwhile", "left_right", "right_left"]
-RESOLUTIONS = ("480p", "720p")
+# discord.py builds an option's choices from a Literal of plain strings (not enum members),
+# so the resolutions are spelled here once more, and checked against the engine's.
+ResolutionChoice = Literal["480p", "720p"]
+assert set(get_args(ResolutionChoice)) == set(CHAT_RESOLUTIONS)
+# A duet's order as the user picks it, in this door's words.
+ORDER_CHOICES: dict[DuetOrder, str] = {
+    DuetOrder.MEANWHILE: "both at once",
+    DuetOrder.LEFT_RIGHT: "left first, then right",
+    DuetOrder.RIGHT_LEFT: "right first, then left",
+}
 JOBS_SHOWN = 10
 MAX_GRANT = 1_000_000
 
@@ -52,6 +62,12 @@ class LipsyncTree(app_commands.CommandTree):
     ) -> None:
         log.error("slash command failed", exc_info=error)
         await reply_privately(interaction, texts.INTERNAL_ERROR)
+
+
+def wanted(model: Model, role: Role, option: str | None = None) -> Wanted:
+    """The attachment option that fills `role` of `model` (named after the role unless
+    `option` says otherwise), taking the kind of media the engine asks for."""
+    return Wanted(option or role.value, role, input_kinds(model)[role])
 
 
 class LipsyncGroup(app_commands.Group):
@@ -73,17 +89,17 @@ class LipsyncGroup(app_commands.Group):
         interaction: discord.Interaction,
         image: discord.Attachment,
         audio: discord.Attachment,
-        resolution: Resolution = "480p",
+        resolution: ResolutionChoice = Resolution.P480,
         prompt: str | None = None,
     ) -> None:
         params: dict[str, object] = {"resolution": resolution}
         if prompt:
             params["prompt"] = prompt
         files = [
-            (Wanted("image", "image", "image"), image),
-            (Wanted("audio", "audio", "audio"), audio),
+            (wanted(Model.IMAGE, Role.IMAGE), image),
+            (wanted(Model.IMAGE, Role.AUDIO), audio),
         ]
-        await self.renderer.start(interaction, Order("lipsync-image", files, params))
+        await self.renderer.start(interaction, Order(Model.IMAGE, files, params))
 
     @app_commands.command(name="video", description="Re-voice a video: its lips follow your audio")
     @app_commands.describe(
@@ -97,16 +113,16 @@ class LipsyncGroup(app_commands.Group):
         interaction: discord.Interaction,
         video: discord.Attachment,
         audio: discord.Attachment,
-        resolution: Resolution = "480p",
+        resolution: ResolutionChoice = Resolution.P480,
         mask: discord.Attachment | None = None,
     ) -> None:
         files = [
-            (Wanted("video", "video", "video"), video),
-            (Wanted("audio", "audio", "audio"), audio),
+            (wanted(Model.VIDEO, Role.VIDEO), video),
+            (wanted(Model.VIDEO, Role.AUDIO), audio),
         ]
         if mask is not None:
-            files.append((Wanted("mask", "mask_image", "image"), mask))
-        order = Order("lipsync-video", files, {"resolution": resolution})
+            files.append((wanted(Model.VIDEO, Role.MASK_IMAGE, "mask"), mask))
+        order = Order(Model.VIDEO, files, {"resolution": resolution})
         await self.renderer.start(interaction, order)
 
     @app_commands.command(name="duet", description="Two people in one photo, each with a voice")
@@ -119,9 +135,8 @@ class LipsyncGroup(app_commands.Group):
     )
     @app_commands.choices(
         order=[
-            app_commands.Choice(name="both at once", value="meanwhile"),
-            app_commands.Choice(name="left first, then right", value="left_right"),
-            app_commands.Choice(name="right first, then left", value="right_left"),
+            app_commands.Choice(name=name, value=order.value)
+            for order, name in ORDER_CHOICES.items()
         ]
     )
     async def duet(
@@ -131,15 +146,15 @@ class LipsyncGroup(app_commands.Group):
         left_audio: discord.Attachment,
         right_audio: discord.Attachment,
         order: app_commands.Choice[str],
-        resolution: Resolution = "480p",
+        resolution: ResolutionChoice = Resolution.P480,
     ) -> None:
         files = [
-            (Wanted("image", "image", "image"), image),
-            (Wanted("left_audio", "left_audio", "audio"), left_audio),
-            (Wanted("right_audio", "right_audio", "audio"), right_audio),
+            (wanted(Model.IMAGE_MULTI, Role.IMAGE), image),
+            (wanted(Model.IMAGE_MULTI, Role.LEFT_AUDIO), left_audio),
+            (wanted(Model.IMAGE_MULTI, Role.RIGHT_AUDIO), right_audio),
         ]
         params = {"resolution": resolution, "order": order.value}
-        await self.renderer.start(interaction, Order("lipsync-image-multi", files, params))
+        await self.renderer.start(interaction, Order(Model.IMAGE_MULTI, files, params))
 
 
 class CreditsGroup(app_commands.Group):
@@ -153,9 +168,9 @@ class CreditsGroup(app_commands.Group):
     async def balance(self, interaction: discord.Interaction) -> None:
         user = interaction.user
         account = await self.service.user_account(PLATFORM, user.id, user.name)
-        pricing = self.service.settings.pricing
-        rates = {r: pricing.credits_per_second[r] for r in RESOLUTIONS}
-        text = texts.balance(account.balance, rates, pricing.min_seconds)
+        prices = self.service.price_list()
+        rates = {r: prices.credits_per_second[r] for r in CHAT_RESOLUTIONS}
+        text = texts.balance(account.balance, rates, prices.min_seconds)
         await interaction.response.send_message(text, ephemeral=True)
 
     @app_commands.command(name="grant", description="Give credits to a user (bot admins only)")

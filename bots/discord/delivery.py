@@ -27,6 +27,7 @@ import discord
 from bots.discord import texts
 from bots.discord.options import DoorOptions
 from engine.jobs import Job
+from engine.vocabulary import Status
 
 log = logging.getLogger("lipsync.discord")
 
@@ -83,7 +84,9 @@ class Delivery:
     async def on_job(self, job: Job) -> None:
         """`service.wait` callback: show the job's stage and percentage under the price."""
         if not job.is_final:
-            await self.show(self._with_header(texts.progress(job)), force=job.status == "queued")
+            await self.show(
+                self._with_header(texts.progress(job)), force=job.status == Status.QUEUED
+            )
 
     async def deliver(self, text: str, video: Path, url: str | None, retention_days: float) -> None:
         """Post the finished video: uploaded when it fits, else as a link."""

@@ -27,11 +27,11 @@ from pathlib import Path
 from typing import Any
 
 from engine.service import Service
+from engine.vocabulary import ACTIVE_STATUSES, Status
 
 log = logging.getLogger("lipsync.discord")
 
-ACTIVE = ("queued", "processing")
-COUNTED_FOR_COOLDOWN = ("queued", "processing", "completed")
+COUNTED_FOR_COOLDOWN = (*ACTIVE_STATUSES, Status.COMPLETED)
 MAX_COOLDOWN_SECONDS = 24 * 3600
 MAX_JOBS_LIMIT = 10
 
@@ -147,7 +147,9 @@ class Gate:
         lock = self._locks.setdefault(account_id, asyncio.Lock())
         async with lock:
             pending = self._pending.get(account_id, [])
-            active = await self.service.list_jobs(account_id, statuses=ACTIVE, limit=50)
+            active = await self.service.list_jobs(
+                account_id, statuses=tuple(ACTIVE_STATUSES), limit=50
+            )
             running = len(active) + len(pending)
             if running >= settings.max_jobs:
                 jobs = "one video" if settings.max_jobs == 1 else f"{settings.max_jobs} videos"

@@ -32,9 +32,10 @@ from bots.discord.delivery import Delivery, reply_privately
 from bots.discord.guild_settings import Claim, Gate, GuildSettingsStore, Refused
 from bots.discord.options import DoorOptions
 from engine.errors import LipsyncError
+from engine.job_request import JobRequest
 from engine.jobs import Job
-from engine.requests import JobRequest
 from engine.service import Service
+from engine.vocabulary import Model, Status
 
 log = logging.getLogger("lipsync.discord")
 
@@ -46,7 +47,7 @@ INCOMING_MAX_AGE = 3600.0  # a download folder older than this belongs to no liv
 class Order:
     """One render command as typed: which model, which files for which roles, which params."""
 
-    model: str
+    model: Model
     files: Sequence[tuple[Wanted, discord.Attachment]]
     params: dict[str, Any]
 
@@ -169,7 +170,7 @@ class Renderer:
         final = await self.service.wait(
             job.id, self.options.job_timeout, account_id=account_id, on_change=delivery.on_job
         )
-        if final.status == "completed":
+        if final.status == Status.COMPLETED:
             video = self.service.output_path(final)
             account = await self.service.get_account(account_id)
             if video is None or not video.is_file():

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from engine.jobs import Job
 from engine.service import Estimate
+from engine.vocabulary import Model, Resolution, Stage, Status
 
-MODEL_NAMES = {
-    "lipsync-image": "talking photo",
-    "lipsync-image-multi": "duet",
-    "lipsync-video": "dubbed video",
+MODEL_NAMES: dict[Model, str] = {
+    Model.IMAGE: "talking photo",
+    Model.IMAGE_MULTI: "duet",
+    Model.VIDEO: "dubbed video",
 }
 NOTHING_CHARGED = "Nothing was charged."
 MESSAGE_LIMIT = 2000  # Discord refuses longer message content
@@ -47,10 +48,10 @@ def too_few_credits(estimate: Estimate, balance: int) -> str:
 
 def progress(job: Job) -> str:
     """One line of live status: queued, or the engine's stage and how far along it is."""
-    if job.status == "queued":
+    if job.status == Status.QUEUED:
         return "⏳ Queued, waiting for a free renderer…"
-    if job.status == "processing":
-        stage = job.stage or "starting"
+    if job.status == Status.PROCESSING:
+        stage = job.stage or Stage.STARTING
         return f"⏳ {stage.capitalize()}… {round(job.progress * 100)} %"
     return f"⏳ {job.status}"
 
@@ -74,7 +75,7 @@ def as_link(size: int, limit: int, url: str, retention_days: float) -> str:
 
 
 def failed(job: Job) -> str:
-    if job.status == "canceled":
+    if job.status == Status.CANCELED:
         return f"Your video was canceled. {NOTHING_CHARGED}"
     return rejected(job.error or "the render failed")
 
@@ -96,15 +97,15 @@ def job_line(job: Job, url: str | None) -> str:
     name = MODEL_NAMES.get(job.model, job.model)
     when = f"<t:{int(job.created_at)}:R>"
     resolution = job.params.get("resolution", "")
-    if job.status == "completed":
+    if job.status == Status.COMPLETED:
         state = f"done, {credits(job.charged or 0)}"
         if url:
             state += f" — [video]({url})"
-    elif job.status == "processing":
-        state = f"{job.stage or 'starting'} {round(job.progress * 100)} %"
-    elif job.status == "failed":
+    elif job.status == Status.PROCESSING:
+        state = f"{job.stage or Stage.STARTING} {round(job.progress * 100)} %"
+    elif job.status == Status.FAILED:
         state = f"failed: {(job.error or 'unknown error')[:150]} (refunded)"
-    elif job.status == "canceled":
+    elif job.status == Status.CANCELED:
         state = "canceled (refunded)"
     else:
         state = f"queued, {credits(job.estimate)} held"
@@ -116,7 +117,7 @@ def wrong_channel(channels: tuple[int, ...]) -> str:
     return f"Videos can be made only in {where} on this server."
 
 
-def balance(amount: int, rates: dict[str, int], min_seconds: int) -> str:
+def balance(amount: int, rates: dict[Resolution, int], min_seconds: int) -> str:
     prices = ", ".join(f"{res}: {credits(rate)}/s" for res, rate in rates.items())
     return (
         f"You have **{credits(amount)}**. Videos cost {prices}, "

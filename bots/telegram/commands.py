@@ -15,10 +15,16 @@ from bots.telegram.runtime import Context, drop_draft, runtime, set_draft
 from bots.telegram.texts import LANGUAGES, language_of, t
 from engine.errors import Conflict, NotFound
 from engine.jobs import Job
+from engine.vocabulary import ACTIVE_STATUSES, Resolution, Status
 
 COMMANDS = ("start", "help", "duet", "balance", "history", "buy", "cancel")
 HISTORY_SIZE = 10
-STATUS_ICONS = {"queued": "⏳", "processing": "⏳", "completed": "✅", "failed": "❌"}
+STATUS_ICONS: dict[Status, str] = {
+    Status.QUEUED: "⏳",
+    Status.PROCESSING: "⏳",
+    Status.COMPLETED: "✅",
+    Status.FAILED: "❌",
+}
 
 
 def command_menu(lang: str) -> list[BotCommand]:
@@ -32,13 +38,13 @@ def menus() -> dict[str | None, list[BotCommand]]:
 
 
 def prices_text(context: Context, lang: str) -> str:
-    pricing = runtime(context).service.settings.pricing
+    prices = runtime(context).service.price_list()
     return t(
         lang,
         "prices",
-        rate_480=pricing.credits_per_second["480p"],
-        rate_720=pricing.credits_per_second["720p"],
-        min_seconds=pricing.min_seconds,
+        rate_480=prices.credits_per_second[Resolution.P480],
+        rate_720=prices.credits_per_second[Resolution.P720],
+        min_seconds=prices.min_seconds,
     )
 
 
@@ -114,7 +120,7 @@ async def cancel(update: Update, context: Context) -> None:
         replies.append(t(lang, "forgotten"))
     account = await rt.account(user)
     stopped = 0
-    for job in await rt.service.list_jobs(account.id, statuses=("queued", "processing")):
+    for job in await rt.service.list_jobs(account.id, statuses=tuple(ACTIVE_STATUSES)):
         try:
             await rt.service.cancel(job.id, account_id=account.id)
             stopped += 1

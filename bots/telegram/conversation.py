@@ -32,11 +32,9 @@ from bots.telegram.runtime import (
 )
 from bots.telegram.texts import language_of, t
 from engine.errors import Conflict, InsufficientCredits, LipsyncError, MediaError, NotFound
+from engine.job_request import input_kinds
 from engine.ratelimit import RateLimited
-
-RESOLUTIONS = ("480p", "720p")
-ORDERS = ("meanwhile", "left_right", "right_left")
-
+from engine.vocabulary import CHAT_RESOLUTIONS, Order, Resolution
 
 # -- files -----------------------------------------------------------------------------
 
@@ -70,7 +68,7 @@ async def on_media(update: Update, context: Context) -> None:
     path: Path | None = None
     try:
         path = await download(context.bot, item, target.folder / role, rt.limits)
-        problem = await check_file(path, role, lang)
+        problem = await check_file(path, input_kinds(target.model)[role], lang)
     except FileTooBig as exc:
         problem = too_big_text(lang, exc.size, rt.limits)
     finally:
@@ -87,18 +85,17 @@ async def on_media(update: Update, context: Context) -> None:
     await ask_next(message, target, lang)
 
 
-async def check_file(path: Path, role: str, lang: str) -> str | None:
-    """Why a downloaded file cannot fill `role` (in the user's words), or None if it can."""
+async def check_file(path: Path, needs: str, lang: str) -> str | None:
+    """Why a downloaded file cannot fill a role that `needs` this kind of media (the engine's
+    `input_kinds`), in the user's words, or None if it can. Any file with sound is a voice."""
     try:
         info = await inspect_media(path)
     except MediaError as exc:
         return t(lang, "bad_file", reason=exc.message)
-    if role == "image" and info.kind != "image":
+    if needs == "audio":
+        return None if info.has_audio else t(lang, "no_sound")
+    if info.kind != needs:
         return t(lang, "unsupported")
-    if role == "video" and info.kind != "video":
-        return t(lang, "unsupported")
-    if role.endswith("audio") and not info.has_audio:
-        return t(lang, "no_sound")
     return None
 
 
@@ -157,7 +154,7 @@ def order_keyboard(lang: str, draft: Draft) -> InlineKeyboardMarkup:
         [
             [
                 InlineKeyboardButton(t(lang, f"order.{o}"), callback_data=f"order:{draft.id}:{o}")
-                for o in ORDERS
+                for o in Order
             ]
         ]
     )
@@ -165,7 +162,7 @@ def order_keyboard(lang: str, draft: Draft) -> InlineKeyboardMarkup:
 
 def resolution_keyboard(lang: str, draft: Draft) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(
-        [[InlineKeyboardButton(r, callback_data=f"res:{draft.id}:{r}") for r in RESOLUTIONS]]
+        [[InlineKeyboardButton(r, callback_data=f"res:{draft.id}:{r}") for r in CHAT_RESOLUTIONS]]
     )
 
 
@@ -202,12 +199,12 @@ async def on_order(update: Update, context: Context) -> None:
     """Duet: who speaks when; then ask for the resolution on the same panel."""
     query = update.callback_query
     draft, parts = _tapped(update, context, "order")
-    if query is None or draft is None or len(parts) != 3 or parts[2] not in ORDERS:
+    if query is None or draft is None or len(parts) != 3 or parts[2] not in tuple(Order):
         await _stale(update)
         return
     lang = language_of(update.effective_user)
     await query.answer()
-    draft.order = parts[2]
+    draft.order = Order(parts[2])
     draft.step = "resolution"
     await query.edit_message_text(
         f"{t(lang, f'order.{draft.order}')} ✓\n{t(lang, 'ask_resolution')}",
@@ -223,13 +220,13 @@ async def on_resolution(update: Update, context: Context) -> None:
     if query is None or user is None or draft is None or len(parts) != 3:
         await _stale(update)
         return
-    if parts[2] not in RESOLUTIONS:
+    if parts[2] not in CHAT_RESOLUTIONS:
         await _stale(update)
         return
     lang = language_of(user)
     rt = runtime(context)
     await query.answer()
-    draft.resolution = parts[2]
+    draft.resolution = Resolution(parts[2])
     try:
         estimate = await rt.service.estimate(draft.request(""), local_dirs=[draft.folder])
     except LipsyncError as exc:

@@ -26,6 +26,7 @@ from bots.telegram.texts import stage_name, t
 from engine.errors import LipsyncError
 from engine.jobs import Job
 from engine.service import Service
+from engine.vocabulary import Status
 
 log = logging.getLogger("lipsync.telegram")
 
@@ -63,14 +64,14 @@ def stop_button(lang: str, job_id: str) -> InlineKeyboardMarkup:
 
 
 def progress_text(lang: str, job: Job) -> str:
-    if job.status == "queued":
+    if job.status == Status.QUEUED:
         return t(lang, "queued")
     return t(lang, "progress", stage=stage_name(lang, job.stage), percent=round(job.progress * 100))
 
 
 def failure_text(lang: str, job: Job) -> str:
     """Why a job did not produce a video, in the user's words; always says nothing was charged."""
-    if job.status == "canceled":
+    if job.status == Status.CANCELED:
         return t(lang, "canceled")
     if job.error_code == "no_face":
         return t(lang, f"no_face.{job.model}")
@@ -137,7 +138,7 @@ async def deliver(
         action.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await action
-    if job.status == "completed":
+    if job.status == Status.COMPLETED:
         await send_result(service, bot, limits, job, to)
         account = await service.get_account(job.account_id)
         await panel.finish(t(to.lang, "done", credits=job.charged or 0, balance=account.balance))

@@ -14,24 +14,25 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from engine.requests import JobRequest
+from engine.job_request import JobRequest, input_kinds
+from engine.vocabulary import Model, Order, Resolution, Role
 
 Kind = Literal["portrait", "dub", "duet"]
 MediaKind = Literal["image", "video", "audio"]
 
-MODELS: dict[str, str] = {
-    "portrait": "lipsync-image",
-    "dub": "lipsync-video",
-    "duet": "lipsync-image-multi",
+MODELS: dict[Kind, Model] = {
+    "portrait": Model.IMAGE,
+    "dub": Model.VIDEO,
+    "duet": Model.IMAGE_MULTI,
 }
-KIND_OF_MODEL: dict[str, str] = {model: kind for kind, model in MODELS.items()}
+KIND_OF_MODEL: dict[Model, Kind] = {model: kind for kind, model in MODELS.items()}
 
 # Steps that wait for a file, and the job input each one fills.
-FILE_STEPS: dict[str, str] = {
-    "photo": "image",
-    "voice": "audio",
-    "left": "left_audio",
-    "right": "right_audio",
+FILE_STEPS: dict[str, Role] = {
+    "photo": Role.IMAGE,
+    "voice": Role.AUDIO,
+    "left": Role.LEFT_AUDIO,
+    "right": Role.RIGHT_AUDIO,
 }
 # What each step asks next, once its file is in.
 NEXT_STEP: dict[tuple[str, str], str] = {
@@ -51,9 +52,9 @@ class Draft:
     folder: Path
     step: str
     id: str = field(default_factory=lambda: secrets.token_hex(4))
-    files: dict[str, Path] = field(default_factory=dict)
-    order: str = "meanwhile"
-    resolution: str = "480p"
+    files: dict[Role, Path] = field(default_factory=dict)
+    order: Order = Order.MEANWHILE
+    resolution: Resolution = Resolution.P480
     panel_id: int | None = None  # the bot message whose buttons steer this draft
     price: int | None = None  # credits quoted when the resolution was chosen
 
@@ -63,14 +64,14 @@ class Draft:
         return cls(kind=kind, folder=folder, step="photo" if kind == "duet" else "voice")
 
     @property
-    def model(self) -> str:
+    def model(self) -> Model:
         return MODELS[self.kind]
 
     @property
-    def awaited_role(self) -> str | None:
+    def awaited_role(self) -> Role | None:
         return FILE_STEPS.get(self.step)
 
-    def fill(self, role: str, path: Path) -> None:
+    def fill(self, role: Role, path: Path) -> None:
         """Store a file; when it is the awaited one, move on to the next step."""
         self.files[role] = path
         if role == self.awaited_role:
@@ -93,17 +94,17 @@ class Placement:
     """Where an incoming file goes: `start` a new draft, `role` in the draft, or a `hint`."""
 
     start: Kind | None = None
-    role: str | None = None
+    role: Role | None = None
     hint: str | None = None
 
 
 def place(draft: Draft | None, kind: MediaKind) -> Placement:
     """Decide what a photo, video or voice means at this point of the conversation."""
     awaited = draft.awaited_role if draft else None
-    if draft is not None and awaited == "image":  # a duet waiting for its photo
-        return Placement(role="image") if kind == "image" else Placement(hint="duet.need_photo")
-    if draft is not None and awaited is not None:  # waiting for a voice
-        if kind in ("audio", "video"):  # a video with sound can be the voice
+    if draft is not None and awaited is not None:
+        if input_kinds(draft.model)[awaited] == "image":  # a duet waiting for its photo
+            return Placement(role=awaited) if kind == "image" else Placement(hint="duet.need_photo")
+        if kind in ("audio", "video"):  # waiting for a voice: a video with sound can be one
             return Placement(role=awaited)
         if draft.kind == "duet":
             return Placement(hint=f"duet.ask_{draft.step}")
@@ -115,6 +116,6 @@ def place(draft: Draft | None, kind: MediaKind) -> Placement:
     return Placement(hint="use_buttons" if draft is not None else "need_media_first")
 
 
-def first_role(kind: Kind) -> str:
+def first_role(kind: Kind) -> Role:
     """The input a new portrait or dub draft is started with."""
-    return "video" if kind == "dub" else "image"
+    return Role.VIDEO if kind == "dub" else Role.IMAGE

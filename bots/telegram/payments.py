@@ -83,8 +83,8 @@ async def on_pack(update: Update, context: Context) -> None:
         return
     await query.answer()
     title = t(lang, "invoice.title", credits=pack.credits)
-    rate = runtime(context).service.settings.pricing.credits_per_second["480p"] or 1
-    description = t(lang, "invoice.description", credits=pack.credits, seconds=pack.credits // rate)
+    seconds = runtime(context).service.price_list().seconds_for(pack.credits)
+    description = t(lang, "invoice.description", credits=pack.credits, seconds=seconds)
     await context.bot.send_invoice(
         chat_id=query.message.chat.id,
         title=title,

@@ -43,6 +43,7 @@ from bots.telegram.limits import Limits
 from bots.telegram.runtime import Context, Runtime
 from bots.telegram.texts import language_of, t
 from engine.service import Service
+from engine.vocabulary import ACTIVE_STATUSES
 
 log = logging.getLogger("lipsync.telegram")
 
@@ -269,7 +270,7 @@ class TelegramDoor:
         before: float | None = None
         while True:
             batch = await rt.service.list_jobs(
-                None, statuses=("queued", "processing"), limit=200, before=before
+                None, statuses=tuple(ACTIVE_STATUSES), limit=200, before=before
             )
             for job in batch:
                 to = Recipient.from_source(job.source)

@@ -33,9 +33,9 @@ from bots.telegram.run import TelegramDoor, file_url_for
 from bots.telegram.texts import t
 from engine import handlers
 from engine.config import Settings
+from engine.job_request import JobRequest
 from engine.ledger import Entry
 from engine.media import Mp4Writer, load_audio, load_image
-from engine.requests import JobRequest
 from engine.service import Service
 from tests.conftest import make_settings
 from tests.support.fake_telegram import TOKEN, Call, FakeBotApi, FakeUser
