@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import Counter
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -28,27 +27,11 @@ from tests.support.discord_bot import (
     bot,
     downloads,
     engine,
-    fake_discord,
     image_command,
     job_entries,
-    make_media,
     reply_of,
 )
 from tests.support.fake_discord import MANAGE_GUILD, FakeDiscord
-
-
-@pytest.fixture(scope="module")
-def media(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    return make_media(tmp_path_factory.mktemp("discord-media"))
-
-
-@pytest.fixture
-async def fake(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[FakeDiscord]:
-    """Discord, local (`tests.support.discord_bot.fake_discord`); a test passes only if the
-    bot broke none of Discord's rules (or the test took the breaches it caused)."""
-    async with fake_discord(tmp_path, monkeypatch) as server:
-        yield server
-
 
 # -- registration ---------------------------------------------------------------------
 

@@ -7,7 +7,6 @@ Bot API. Shared fixtures and helpers: tests/support/telegram_bot.py.
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -25,27 +24,11 @@ from tests.support.telegram_bot import (
     bot_settings,
     choose_resolution,
     exact_voice_note,
-    fake_bot_api,
     job_entries,
-    make_media,
     panel_edit,
     running_bot,
     said,
 )
-
-# -- fixtures (built by tests/support/telegram_bot.py) ----------------------------------------
-
-
-@pytest.fixture(scope="module")
-def media(tmp_path_factory: pytest.TempPathFactory) -> Media:
-    return make_media(tmp_path_factory.mktemp("telegram-media"))
-
-
-@pytest.fixture
-async def api() -> AsyncIterator[FakeBotApi]:
-    async with fake_bot_api() as fake:
-        yield fake
-
 
 # -- credits and the price --------------------------------------------------------------------
 

@@ -11,7 +11,6 @@ and helpers live in tests/support/telegram_bot.py.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -28,28 +27,12 @@ from tests.support.telegram_bot import (
     bot_settings,
     button_data,
     choose_resolution,
-    fake_bot_api,
     job_entries,
-    make_media,
     open_mp4,
     panel_edit,
     running_bot,
     said,
 )
-
-# -- fixtures (built by tests/support/telegram_bot.py) ----------------------------------------
-
-
-@pytest.fixture(scope="module")
-def media(tmp_path_factory: pytest.TempPathFactory) -> Media:
-    return make_media(tmp_path_factory.mktemp("telegram-media"))
-
-
-@pytest.fixture
-async def api() -> AsyncIterator[FakeBotApi]:
-    async with fake_bot_api() as fake:
-        yield fake
-
 
 # -- the flows --------------------------------------------------------------------------------
 

@@ -14,7 +14,6 @@ import signal
 import socket
 import sys
 import urllib.parse
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -36,8 +35,6 @@ from tests.support.telegram_bot import (
     answer,
     bot_settings,
     choose_resolution,
-    fake_bot_api,
-    make_media,
     open_mp4,
     panel_edit,
     running_bot,
@@ -45,20 +42,6 @@ from tests.support.telegram_bot import (
 )
 
 REPO = Path(__file__).resolve().parents[2]
-
-
-# -- fixtures (built by tests/support/telegram_bot.py) ----------------------------------------
-
-
-@pytest.fixture(scope="module")
-def media(tmp_path_factory: pytest.TempPathFactory) -> Media:
-    return make_media(tmp_path_factory.mktemp("telegram-media"))
-
-
-@pytest.fixture
-async def api() -> AsyncIterator[FakeBotApi]:
-    async with fake_bot_api() as fake:
-        yield fake
 
 
 # -- delivery and limits ----------------------------------------------------------------------

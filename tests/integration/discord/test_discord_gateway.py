@@ -15,7 +15,6 @@ import io
 import json
 import os
 import time
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -40,11 +39,8 @@ from tests.support.discord_bot import (
     bot,
     connected,
     engine,
-    fake_discord,
     has_video,
     image_command,
-    listening,
-    make_media,
     reply_of,
 )
 from tests.support.fake_discord import (
@@ -55,26 +51,6 @@ from tests.support.fake_discord import (
     TOKEN,
     FakeDiscord,
 )
-
-
-@pytest.fixture(scope="module")
-def media(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    return make_media(tmp_path_factory.mktemp("discord-media"))
-
-
-@pytest.fixture
-async def fake(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[FakeDiscord]:
-    """Discord, local (`tests.support.discord_bot.fake_discord`); a test passes only if the
-    bot broke none of Discord's rules (or the test took the breaches it caused)."""
-    async with fake_discord(tmp_path, monkeypatch) as server:
-        yield server
-
-
-@pytest.fixture
-async def listener(fake: FakeDiscord) -> AsyncIterator[Listener]:
-    async with listening(fake) as client:
-        yield client
-
 
 # -- running the door ---------------------------------------------------------------------
 

@@ -10,11 +10,8 @@ from __future__ import annotations
 import json
 import re
 from collections import Counter
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
-
-import pytest
 
 from bots.discord.options import DoorOptions
 from tests.support.discord_bot import (
@@ -26,29 +23,13 @@ from tests.support.discord_bot import (
     account_of,
     bot,
     engine,
-    fake_discord,
     has_video,
     image_command,
     job_entries,
-    make_media,
     reply_of,
     shows,
 )
 from tests.support.fake_discord import MANAGE_GUILD, FakeDiscord, FakeUser
-
-
-@pytest.fixture(scope="module")
-def media(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    return make_media(tmp_path_factory.mktemp("discord-media"))
-
-
-@pytest.fixture
-async def fake(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[FakeDiscord]:
-    """Discord, local (`tests.support.discord_bot.fake_discord`); a test passes only if the
-    bot broke none of Discord's rules (or the test took the breaches it caused)."""
-    async with fake_discord(tmp_path, monkeypatch) as server:
-        yield server
-
 
 # -- server settings: channels, cooldown, one job at a time ------------------------------
 
