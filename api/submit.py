@@ -1,4 +1,5 @@
-"""Submission steps shared by both dialects: webhook URL policy, then the engine."""
+"""Submission shared by both dialects: the job goes in on the key's account, with the key
+(whose secret signs the job's webhook)."""
 
 from __future__ import annotations
 
@@ -7,11 +8,8 @@ from fastapi import Request
 from engine.job_request import JobRequest
 from engine.jobs import Job
 from engine.service import ApiKeyInfo, Service
-from engine.webhooks import check_webhook_url
 
 
 async def submit_job(request: Request, key: ApiKeyInfo, job_request: JobRequest) -> Job:
     service: Service = request.app.state.service
-    if job_request.webhook:
-        await check_webhook_url(job_request.webhook, service.settings)
-    return await service.submit(key.account_id, job_request)
+    return await service.submit(key.account_id, job_request, key_id=key.id)

@@ -99,6 +99,13 @@ class WebhookSettings:
 
 
 @dataclass
+class PortalSettings:
+    signup: str = "open"  # "open": anyone may sign up; "closed": `lipsync users create` only
+    session_days: float = 30.0
+    api_starter_credits: int = 0  # API credits of a new sign-up (user credits: accounts.)
+
+
+@dataclass
 class McpSettings:
     stdio_account: str = "local"
     stdio_starter_credits: int = 1000
@@ -135,6 +142,7 @@ class Settings:
     accounts: AccountSettings = field(default_factory=AccountSettings)
     webhooks: WebhookSettings = field(default_factory=WebhookSettings)
     mcp: McpSettings = field(default_factory=McpSettings)
+    portal: PortalSettings = field(default_factory=PortalSettings)
     telegram: TelegramSettings = field(default_factory=TelegramSettings)
     discord: DiscordSettings = field(default_factory=DiscordSettings)
 
@@ -315,6 +323,9 @@ def _validate(s: Settings) -> None:
     checks: list[tuple[bool, str]] = [
         (1 <= s.port <= 65535, "port must be between 1 and 65535"),
         (s.retention_days > 0, "retention_days must be positive"),
+        (s.portal.signup in ("open", "closed"), 'portal.signup must be "open" or "closed"'),
+        (s.portal.session_days > 0, "portal.session_days must be positive"),
+        (s.portal.api_starter_credits >= 0, "portal.api_starter_credits must not be negative"),
         (s.pricing.min_seconds >= 0, "pricing.min_seconds must not be negative"),
         (
             all(r in s.pricing.credits_per_second for r in Resolution),

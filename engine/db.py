@@ -117,6 +117,27 @@ MIGRATIONS: list[str] = [
     """
     ALTER TABLE api_keys ADD COLUMN admin INTEGER NOT NULL DEFAULT 0;
     """,
+    # 4: people who sign in to the portal, their sessions; the key a job came with
+    """
+    CREATE TABLE users (
+        id TEXT PRIMARY KEY,
+        email TEXT NOT NULL UNIQUE COLLATE NOCASE,
+        password_hash TEXT NOT NULL,
+        admin INTEGER NOT NULL DEFAULT 0,
+        api_account_id TEXT NOT NULL REFERENCES accounts(id),
+        user_account_id TEXT NOT NULL REFERENCES accounts(id),
+        created_at REAL NOT NULL
+    );
+    CREATE TABLE sessions (
+        id TEXT PRIMARY KEY,
+        user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        csrf_token TEXT NOT NULL,
+        created_at REAL NOT NULL,
+        expires_at REAL NOT NULL
+    );
+    CREATE INDEX sessions_user ON sessions(user_id);
+    ALTER TABLE jobs ADD COLUMN key_id TEXT;
+    """,
 ]
 
 

@@ -64,6 +64,13 @@ class Unauthorized(LipsyncError):
     http_status = 401
 
 
+class Forbidden(LipsyncError):
+    """Known, but not allowed to do this (an admin's page, a closed sign-up)."""
+
+    code = "forbidden"
+    http_status = 403
+
+
 class InsufficientCredits(LipsyncError):
     code = "insufficient_credits"
     http_status = 402

@@ -56,6 +56,7 @@ class Job:
     execution_ms: int | None
     idempotency_key: str | None = None
     request_hash: str | None = None
+    key_id: str | None = None  # the API key that submitted it: its secret signs the webhook
 
     @property
     def is_final(self) -> bool:
@@ -80,6 +81,7 @@ class NewJob:
     webhook: str | None = None
     idempotency_key: str | None = None
     request_hash: str | None = None
+    key_id: str | None = None
     note: str = field(default="")
 
 
@@ -89,8 +91,8 @@ async def insert(conn: aiosqlite.Connection, new: NewJob) -> None:
     await conn.execute(
         "INSERT INTO jobs (id, account_id, model, status, params, inputs, source, webhook,"
         " idempotency_key, request_hash, estimate, estimate_seconds, max_attempts,"
-        " created_at, updated_at)"
-        " VALUES (?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        " created_at, updated_at, key_id)"
+        " VALUES (?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (
             new.id,
             new.account_id,
@@ -106,6 +108,7 @@ async def insert(conn: aiosqlite.Connection, new: NewJob) -> None:
             new.max_attempts,
             now,
             now,
+            new.key_id,
         ),
     )
     await ledger.reserve(

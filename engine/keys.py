@@ -123,6 +123,13 @@ async def list_all(db: Database) -> list[ApiKeyInfo]:
     return [_info(r) for r in await db.fetchall(f"{_SELECT} ORDER BY k.created_at")]
 
 
+async def list_for_account(db: Database, account_id: str) -> list[ApiKeyInfo]:
+    rows = await db.fetchall(
+        f"{_SELECT} WHERE k.account_id = ? ORDER BY k.created_at", (account_id,)
+    )
+    return [_info(r) for r in rows]
+
+
 async def revoke(db: Database, key_id: str) -> ApiKeyInfo:
     async with db.write() as conn:
         cursor = await conn.execute(

@@ -189,6 +189,18 @@ async def entries(
         return [Entry.from_row(r) for r in await cursor.fetchall()]
 
 
+async def spent_per_day(db: Database, account_id: str, *, days: int) -> list[tuple[str, int]]:
+    """Credits charged per UTC day over the last `days` days, oldest first (days without
+    any are left out)."""
+    rows = await db.fetchall(
+        "SELECT date(created_at, 'unixepoch') AS day, SUM(credits) AS spent FROM ledger"
+        " WHERE account_id = ? AND kind = 'charge' AND created_at >= ?"
+        " GROUP BY day ORDER BY day",
+        (account_id, time.time() - days * 86400),
+    )
+    return [(row["day"], int(row["spent"])) for row in rows]
+
+
 async def _append(
     conn: aiosqlite.Connection,
     account_id: str,

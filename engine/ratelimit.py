@@ -22,7 +22,7 @@ from engine.errors import LipsyncError
 from engine.vocabulary import Plan
 
 PLAN_LIMITS = {Plan.FREE: 10, Plan.STARTER: 60, Plan.PRO: 300}
-BUCKETS = ("read", "write", "submit")
+BUCKETS = ("read", "write", "submit", "sign_in")
 READ_MULTIPLIER = 10
 WINDOW = 60.0
 
@@ -61,7 +61,14 @@ class _Window:
     used: int = 0
 
 
-_WHAT = {"read": "reads", "write": "requests", "submit": "jobs and estimates"}
+_WHAT = {
+    "read": "reads",
+    "write": "requests",
+    "submit": "jobs and estimates",
+    "sign_in": "sign-in attempts",
+}
+# Password guesses a minute, per email and per client address, whatever the plan.
+SIGN_IN_ATTEMPTS = 10
 
 
 @dataclass
@@ -71,6 +78,8 @@ class RateLimiter:
     _windows: dict[tuple[str, str], _Window] = field(default_factory=dict)
 
     def limit_for(self, plan: str, bucket: str) -> int:
+        if bucket == "sign_in":
+            return SIGN_IN_ATTEMPTS
         base = self.limits.get(plan, self.limits[Plan.FREE])
         return base * READ_MULTIPLIER if bucket == "read" else base
 

@@ -21,10 +21,10 @@ from pathlib import Path
 
 import httpx
 
-from engine import jobs, keys, ledger, pricing
+from engine import jobs, keys, ledger, pricing, sessions, users
 from engine.config import Settings
 from engine.db import Database
-from engine.errors import InvalidInput, NotFound
+from engine.errors import Forbidden, InvalidInput, NotFound, Unauthorized
 from engine.inputs import resolve_inputs
 from engine.job_request import JobRequest, input_kinds, validate
 from engine.jobs import Job, NewJob
@@ -32,13 +32,16 @@ from engine.keys import ApiKeyInfo
 from engine.ledger import Account, Entry
 from engine.media.thumbnail import middle_frame_png
 from engine.ratelimit import RateLimiter
+from engine.sessions import Session
 from engine.storage import Storage
 from engine.uploads import ServedFile, Upload, served_file, store_upload
+from engine.users import User
 from engine.vocabulary import Plan, Resolution, Status
 from engine.webhooks import (
     Delivery,
     PayloadBuilder,
     WebhookDispatcher,
+    check_webhook_url,
     deliveries_for,
     key_webhook_secret,
     master_secret,
@@ -71,6 +74,13 @@ class Health:
     queued: int
     processing: int
     workers: int  # render slots of this process
+
+
+@dataclass(frozen=True)
+class SignedIn:
+    token: str  # the cookie's value; only its hash is stored
+    session: Session
+    user: User
 
 
 @dataclass(frozen=True)
@@ -184,22 +194,33 @@ class Service:
     # -- accounts, keys, credits -------------------------------------------------------
 
     async def create_api_key(
-        self, name: str = "", credits: int = 0, plan: str = Plan.FREE, *, admin: bool = False
+        self,
+        name: str = "",
+        credits: int = 0,
+        plan: str = Plan.FREE,
+        *,
+        admin: bool = False,
+        account_id: str | None = None,
     ) -> NewKey:
+        """A new key on an account of its own (with `credits`), or, with `account_id`, one
+        more key drawing on that account (a signed-in person's keys share their balance)."""
         if plan not in tuple(Plan):
             raise InvalidInput(f"plan must be one of {', '.join(Plan)}")
         key_id, secret, digest = keys.new_secret()
         async with self.db.write() as conn:
-            account = await ledger.create_account(
-                conn,
-                kind="api",
-                owner=f"apikey:{key_id}",
-                name=name,
-                plan=plan,
-                credits=credits,
-                note="credits of a new API key",
-            )
-            await keys.insert(conn, key_id, account.id, name, digest, admin=admin)
+            if account_id is None:
+                account_id = (
+                    await ledger.create_account(
+                        conn,
+                        kind="api",
+                        owner=f"apikey:{key_id}",
+                        name=name,
+                        plan=plan,
+                        credits=credits,
+                        note="credits of a new API key",
+                    )
+                ).id
+            await keys.insert(conn, key_id, account_id, name, digest, admin=admin)
         info = await self.get_api_key(key_id)
         return NewKey(key=info, secret=secret)
 
@@ -296,6 +317,66 @@ class Service:
         async with self.db.write() as conn:
             return await ledger.entries(conn, account_id, limit=limit, before_id=before_id)
 
+    # -- people (the portal) ----------------------------------------------------------
+
+    async def sign_up(
+        self, email: str, password: str, *, admin: bool = False, by_operator: bool = False
+    ) -> User:
+        """A new person with an API balance (their keys') and a user balance (the
+        playground's). With `portal.signup = "closed"` only the operator makes people."""
+        if self.settings.portal.signup != "open" and not by_operator:
+            raise Forbidden("sign-up is closed here; ask the operator for an account")
+        return await users.create(
+            self.db,
+            email,
+            password,
+            admin=admin,
+            api_credits=self.settings.portal.api_starter_credits,
+            user_credits=self.settings.accounts.user_starter_credits,
+        )
+
+    async def sign_in(self, email: str, password: str, *, client: str) -> SignedIn:
+        """A session for these credentials; at most SIGN_IN_ATTEMPTS tries a minute per
+        email and per client address, right or wrong."""
+        for principal in (f"sign-in:{email.strip().lower()}", f"sign-in-from:{client}"):
+            self.rate_limiter.take(principal, Plan.FREE, "sign_in")
+        user = await users.verify(self.db, email, password)
+        if user is None:
+            raise Unauthorized("the email or the password is not right")
+        lifetime = self.settings.portal.session_days * 86400
+        token, session = await sessions.create(self.db, user.id, lifetime)
+        return SignedIn(token=token, session=session, user=user)
+
+    async def signed_in(self, token: str) -> SignedIn | None:
+        """Who a session cookie belongs to, while the session lasts."""
+        session = await sessions.find(self.db, token)
+        if session is None:
+            return None
+        return SignedIn(
+            token=token, session=session, user=await users.get(self.db, session.user_id)
+        )
+
+    async def sign_out(self, token: str) -> None:
+        await sessions.end(self.db, token)
+
+    async def list_users(self) -> list[User]:
+        return await users.list_all(self.db)
+
+    async def person_keys(self, user: User) -> list[ApiKeyInfo]:
+        return await keys.list_for_account(self.db, user.api_account_id)
+
+    async def create_person_key(self, user: User, name: str) -> NewKey:
+        return await self.create_api_key(name.strip()[:100], account_id=user.api_account_id)
+
+    async def revoke_person_key(self, user: User, key_id: str) -> ApiKeyInfo:
+        key = await self.get_api_key(key_id)
+        if key.account_id != user.api_account_id:  # someone else's: as if it did not exist
+            raise NotFound(f"no API key {key_id}")
+        return await self.revoke_api_key(key_id)
+
+    async def spent_per_day(self, account_id: str, *, days: int = 30) -> list[tuple[str, int]]:
+        return await ledger.spent_per_day(self.db, account_id, days=days)
+
     # -- jobs ----------------------------------------------------------------------------
 
     def quote(self, model: str, params: dict, durations: dict[str, float]) -> Estimate:
@@ -362,14 +443,20 @@ class Service:
         *,
         local_dirs: Sequence[Path] = (),
         rate_limited: bool = True,
+        key_id: str | None = None,
     ) -> Job:
         """Validate, fetch and probe the inputs, hold the price, queue the job.
+
+        `key_id`: the API key it came with (REST, MCP over HTTP), whose secret signs its
+        webhook; a person's keys share one account, so the account alone cannot say which.
 
         Any refusal (bad field, broken file, private URL, too few credits, over the rate
         limit) raises a `LipsyncError` and leaves no job and no charge behind. Only doors
         whose user owns the machine (CLI, MCP over stdio) pass `rate_limited=False`.
         """
         params = validate(request, self.settings)
+        if request.webhook:
+            await check_webhook_url(request.webhook, self.settings)
         request_hash = _request_hash(request)
         if request.idempotency_key:
             existing = await jobs.find_by_idempotency_key(
@@ -406,6 +493,7 @@ class Service:
                 webhook=request.webhook,
                 idempotency_key=request.idempotency_key,
                 request_hash=request_hash,
+                key_id=key_id,
                 note=f"hold for {request.model}, {estimate.billable_seconds} s at "
                 f"{params['resolution']}",
             )

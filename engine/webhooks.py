@@ -169,7 +169,7 @@ class WebhookDispatcher:
         finished = await awaiting_webhook(self.db, limit=100)
         for job in finished:
             body = json.dumps(self.payload_for(job), separators=(",", ":"))
-            key_id = await signing_key_of(self.db, job.account_id)
+            key_id = job.key_id or await signing_key_of(self.db, job.account_id)
             now = time.time()
             async with self.db.write() as conn:
                 await conn.execute(

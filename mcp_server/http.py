@@ -66,7 +66,7 @@ async def caller_from_request(ctx: Context) -> Caller:
     key: ApiKeyInfo | None = getattr(state, STATE_KEY, None) if state is not None else None
     if key is None:
         raise LipsyncError("this call carries no API key", code="unauthorized")
-    return Caller(account_id=key.account_id)
+    return Caller(account_id=key.account_id, key_id=key.id)
 
 
 def transport_security(settings: Settings) -> TransportSecuritySettings:

@@ -53,6 +53,7 @@ class Caller:
 
     account_id: str
     rate_limited: bool = True
+    key_id: str | None = None  # the API key of an HTTP call: its secret signs webhooks
 
 
 CallerResolver = Callable[[Context], Awaitable[Caller]]
@@ -109,6 +110,7 @@ class LipsyncTools:
                 request,
                 local_dirs=self.local_dirs,
                 rate_limited=caller.rate_limited,
+                key_id=caller.key_id,
             )
             await progress.job_changed(job)
             if wait_seconds > 0:

@@ -29,6 +29,8 @@ TABLE_OWNERS = {
     "api_keys": "engine/keys.py",
     "jobs": "engine/jobs.py",
     "webhook_deliveries": "engine/webhooks.py",
+    "users": "engine/users.py",
+    "sessions": "engine/sessions.py",
 }
 SCHEMA = "engine/db.py"  # the migrations create every table
 WRITE = re.compile(r"\b(?:INSERT(?:\s+OR\s+\w+)?\s+INTO|UPDATE|DELETE\s+FROM)\s+(\w+)", re.I)
