@@ -6,7 +6,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-APT_PACKAGES := espeak-ng libgl1 libglib2.0-0 libegl1 libgles2 wrk
+APT_PACKAGES := espeak-ng libgl1 libglib2.0-0 libegl1 libgles2 wrk chromium fonts-dejavu-core
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: setup serve worker test test-unit lint format bench demo quality dub-quality real-media clean

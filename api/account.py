@@ -4,33 +4,48 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Body, Depends, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
+from api import examples
 from api.auth import authenticate
-from api.errors import ApiError
-from api.studio import ROLE_FIELDS, ImageForm, MultiForm, VideoForm, studio_job
+from api.errors import ApiError, error_responses
+from api.studio import ROLE_FIELDS, ImageForm, JobId, MultiForm, VideoForm, studio_job
 from api.views import iso, job_detail
 from engine.job_request import JobRequest
 from engine.service import ApiKeyInfo, Service
 from engine.vocabulary import Model, Plan
 
-router = APIRouter(prefix="/api/v1", tags=["account and jobs"])
+router = APIRouter(prefix="/api/v1", tags=["account and jobs"], responses=error_responses(401, 429))
 Key = Annotated[ApiKeyInfo, Depends(authenticate)]
+BODY_ERRORS = (400, 413, 422)  # a JSON body: unreadable, too large, not valid
 
 
 def _service(request: Request) -> Service:
     return request.app.state.service
 
 
-@router.post("/jobs/{job_id}/cancel", summary="Cancel a queued or running job (refunded)")
-async def cancel_job(job_id: str, request: Request, key: Key) -> dict:
+@router.post(
+    "/jobs/{job_id}/cancel",
+    summary="Cancel a queued or running job (refunded)",
+    responses=error_responses(
+        404,
+        409,
+        said={
+            409: (
+                "The job has already finished (`conflict`).",
+                "job 550e8400-e29b-41d4-a716-446655440000 is already completed",
+            )
+        },
+    ),
+)
+async def cancel_job(job_id: JobId, request: Request, key: Key) -> dict:
     service = _service(request)
     job = await service.cancel(job_id, account_id=key.account_id)
     return studio_job(job, service)
 
 
-@router.get("/jobs", summary="List your jobs, newest first")
+@router.get("/jobs", summary="List your jobs, newest first", responses=error_responses(422))
 async def list_jobs(
     request: Request,
     key: Key,
@@ -48,8 +63,12 @@ async def list_jobs(
     return {"jobs": [job_detail(j, service) for j in jobs]}
 
 
-@router.get("/jobs/{job_id}/details", summary="Everything about a job, webhook attempts included")
-async def job_details(job_id: str, request: Request, key: Key) -> dict:
+@router.get(
+    "/jobs/{job_id}/details",
+    summary="Everything about a job, webhook attempts included",
+    responses=error_responses(404),
+)
+async def job_details(job_id: JobId, request: Request, key: Key) -> dict:
     service = _service(request)
     job = await service.get_job(job_id, account_id=key.account_id)
     detail = job_detail(job, service)
@@ -75,7 +94,7 @@ async def balance(request: Request, key: Key) -> dict:
     return {"accountId": account.id, "balance": account.balance, "plan": account.plan}
 
 
-@router.get("/ledger", summary="Your credit entries, newest first")
+@router.get("/ledger", summary="Your credit entries, newest first", responses=error_responses(422))
 async def ledger_entries(
     request: Request,
     key: Key,
@@ -111,8 +130,19 @@ class EstimateRequest(BaseModel):
 _FORMS = {Model.VIDEO: VideoForm, Model.IMAGE: ImageForm, Model.IMAGE_MULTI: MultiForm}
 
 
-@router.post("/estimate", summary="What a job would cost (inputs are measured, nothing charged)")
-async def estimate(body: EstimateRequest, request: Request, key: Key) -> dict:
+@router.post(
+    "/estimate",
+    summary="What a job would cost (inputs are measured, nothing charged)",
+    responses=error_responses(*BODY_ERRORS),
+)
+async def estimate(
+    body: Annotated[EstimateRequest, Body(openapi_examples=examples.ESTIMATE)],
+    request: Request,
+    key: Key,
+) -> dict:
+    """Too few credits is not an error here: the answer says `affordable: false`. An
+    estimate counts against the key's submission budget (429), since measuring the inputs
+    means fetching and decoding them."""
     form = _FORMS[body.model].model_validate(body.formState).model_dump(exclude_none=True)
     inputs = {k: form.pop(k) for k in ROLE_FIELDS if k in form}
     service = _service(request)
@@ -158,7 +188,12 @@ def _key_view(k: ApiKeyInfo) -> dict:
     }
 
 
-@router.post("/keys", status_code=201, summary="Create an API key (admin; shown once)")
+@router.post(
+    "/keys",
+    status_code=201,
+    summary="Create an API key (admin; shown once)",
+    responses=error_responses(403, *BODY_ERRORS),
+)
 async def create_key(body: NewKeyRequest, request: Request, key: Key) -> dict:
     _admin(key)
     service = _service(request)
@@ -170,13 +205,28 @@ async def create_key(body: NewKeyRequest, request: Request, key: Key) -> dict:
     }
 
 
-@router.get("/keys", summary="List API keys (admin)")
+@router.get("/keys", summary="List API keys (admin)", responses=error_responses(403))
 async def list_keys(request: Request, key: Key) -> dict:
     _admin(key)
     return {"keys": [_key_view(k) for k in await _service(request).list_api_keys()]}
 
 
-@router.post("/keys/{key_id}/revoke", summary="Revoke an API key (admin)")
+@router.post(
+    "/keys/{key_id}/revoke",
+    summary="Revoke an API key (admin)",
+    responses=error_responses(
+        403,
+        404,
+        409,
+        said={
+            404: ("No API key with this id (`not_found`).", "no API key 1a2b3c4d"),
+            409: (
+                "The key is already revoked (`conflict`).",
+                "API key 1a2b3c4d is already revoked",
+            ),
+        },
+    ),
+)
 async def revoke_key(key_id: str, request: Request, key: Key) -> dict:
     _admin(key)
     return _key_view(await _service(request).revoke_api_key(key_id))
@@ -189,7 +239,21 @@ class GrantRequest(BaseModel):
     note: str = Field("granted by an admin", max_length=200)
 
 
-@router.post("/credits/grant", summary="Add credits to an account (admin)")
+@router.post(
+    "/credits/grant",
+    summary="Add credits to an account (admin)",
+    responses=error_responses(
+        403,
+        404,
+        *BODY_ERRORS,
+        said={
+            404: (
+                "No account, API key or owner by that name (`not_found`).",
+                "no account, API key or owner named telegram:123",
+            )
+        },
+    ),
+)
 async def grant(body: GrantRequest, request: Request, key: Key) -> dict:
     _admin(key)
     service = _service(request)

@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api import account, dev, files, studio
+from api.docs import install_docs
 from api.errors import install_error_handlers
 from api.gate import RequestGate
 from api.views import dev_webhook, studio_job
@@ -20,8 +21,23 @@ DESCRIPTION = """
 Self-hostable lipsync: a photo or a video plus a voice in, a lip-synced MP4 out.
 
 Two dialects share one engine and one credit balance: the lipsync.studio one
-(`/api/v1/lipsync-*`, `/api/v1/jobs/{id}`) and the LipSync.dev one (`/api/v1/lipsync/...`).
-Authenticate with `Authorization: Bearer sk_...` or `X-API-Key: sk_...`.
+(`/api/v1/lipsync-*`, `/api/v1/jobs/{job_id}`, the seeds' `/api/v1/jobs/{requestId}`) and
+the LipSync.dev one (`/api/v1/lipsync/generate`, `/api/v1/lipsync/status/{job_id}`).
+
+**Keys.** Every `/api/` route takes an API key, in either header: `Authorization: Bearer
+sk_...` or `X-API-Key: sk_...` ("Authorize" above fills in one). `/health` and the
+`/files/...` URLs that jobs and uploads give need none.
+
+**Jobs are asynchronous.** A submit answers at once with the job's id; poll the job
+every 5-10 seconds, or pass a webhook URL and get the result POSTed to it (signed with
+Standard Webhooks headers). Inputs are public http(s) URLs, `data:` URIs or the URL of a
+file uploaded to `/api/v1/files`. The price is held at submit, charged on success (never
+more than held) and refunded on failure or cancel.
+
+**Errors** are always `{"success": false, "error": {"code": "...", "message": "..."}}`,
+with the statuses each route lists. **Rate limits** are per key and plan: answers carry
+`X-RateLimit-Limit`, `X-RateLimit-Remaining` and `X-RateLimit-Reset`; `429` comes with
+`Retry-After`.
 """
 
 
@@ -30,6 +46,7 @@ def create_app(
     *,
     webhook_transport: httpx.AsyncBaseTransport | None = None,
     keyed_paths: tuple[str, ...] = (),
+    upload_paths: tuple[str, ...] = (),
 ) -> FastAPI:
     """The REST door. `keyed_paths`: prefixes of other doors composed on this app (MCP at
     `/mcp`) whose requests the gate checks for a key and a body limit too."""
@@ -43,13 +60,21 @@ def create_app(
             await service.stop_webhooks()
 
     app = FastAPI(
-        title="Lipsync service", version="0.1.0", description=DESCRIPTION, lifespan=lifespan
+        title="Lipsync service",
+        version="0.1.0",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        docs_url=None,  # served from this server by `install_docs`, not from a CDN
+        redoc_url=None,
     )
     app.state.service = service
     install_error_handlers(app)
+    install_docs(app)
 
     app.add_middleware(RateLimitHeaders)
-    app.add_middleware(RequestGate, service=service, keyed_paths=keyed_paths)  # runs first
+    app.add_middleware(  # added last: runs first
+        RequestGate, service=service, keyed_paths=keyed_paths, upload_paths=upload_paths
+    )
 
     @app.get("/health", tags=["health"], summary="Liveness and queue depth")
     async def health() -> dict:

@@ -4,19 +4,22 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Body, Depends, Request
 from pydantic import BaseModel, ConfigDict, Field
 
+from api import examples
 from api.auth import authenticate
-from api.errors import ApiError
-from api.studio import IdempotencyKey
+from api.errors import ApiError, error_responses
+from api.studio import SUBMIT_ERRORS, IdempotencyKey, JobId
 from api.submit import submit_job
 from api.views import INPUT_TYPES, dev_job
 from engine.job_request import JobRequest
 from engine.service import ApiKeyInfo, Service
 from engine.vocabulary import Model, Resolution, Role
 
-router = APIRouter(prefix="/api/v1/lipsync", tags=["LipSync.dev dialect"])
+router = APIRouter(
+    prefix="/api/v1/lipsync", tags=["LipSync.dev dialect"], responses=error_responses(401, 429)
+)
 
 
 class GenerateSettings(BaseModel):
@@ -46,6 +49,7 @@ class GenerateData(BaseModel):
 
 
 class GenerateResponse(BaseModel):
+    model_config = ConfigDict(json_schema_extra=examples.GENERATED)
     success: bool
     data: GenerateData
 
@@ -62,13 +66,19 @@ class StatusData(BaseModel):
 
 
 class StatusResponse(BaseModel):
+    model_config = ConfigDict(json_schema_extra=examples.DEV_STATUS)
     success: bool
     data: StatusData
 
 
-@router.post("/generate", response_model=GenerateResponse, summary="Video or image + audio")
+@router.post(
+    "/generate",
+    response_model=GenerateResponse,
+    summary="Video or image + audio",
+    responses=SUBMIT_ERRORS,
+)
 async def generate(
-    body: GenerateRequest,
+    body: Annotated[GenerateRequest, Body(openapi_examples=examples.GENERATE)],
     request: Request,
     key: Annotated[ApiKeyInfo, Depends(authenticate)],
     idem: IdempotencyKey = None,
@@ -109,9 +119,14 @@ async def generate(
     }
 
 
-@router.get("/status/{job_id}", response_model=StatusResponse, summary="Job status")
+@router.get(
+    "/status/{job_id}",
+    response_model=StatusResponse,
+    summary="Job status",
+    responses=error_responses(404),
+)
 async def status(
-    job_id: str, request: Request, key: Annotated[ApiKeyInfo, Depends(authenticate)]
+    job_id: JobId, request: Request, key: Annotated[ApiKeyInfo, Depends(authenticate)]
 ) -> dict:
     service: Service = request.app.state.service
     job = await service.get_job(job_id, account_id=key.account_id)

@@ -32,8 +32,8 @@ KEYED_PREFIXES = ("/api/",)
 MULTIPART_OVERHEAD = 64 * 1024
 
 
-def body_limit(settings: Settings, path: str) -> int:
-    if path == UPLOAD_PATH:
+def body_limit(settings: Settings, path: str, upload_paths: tuple[str, ...] = ()) -> int:
+    if path == UPLOAD_PATH or path in upload_paths:
         return settings.limits.max_upload_bytes + MULTIPART_OVERHEAD
     return settings.limits.json_body_bytes
 
@@ -44,12 +44,20 @@ class BodyTooLarge(Exception):
 
 class RequestGate:
     """`keyed_paths`: further path prefixes that take a key, for doors composed beside the
-    REST routes on this app (`/mcp`)."""
+    REST routes on this app (`/mcp`); `upload_paths`: their routes that take one uploaded
+    file (the portal's playground), allowed the upload limit instead of the JSON one."""
 
-    def __init__(self, app: ASGIApp, service: Service, keyed_paths: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        service: Service,
+        keyed_paths: tuple[str, ...] = (),
+        upload_paths: tuple[str, ...] = (),
+    ) -> None:
         self.app = app
         self.service = service
         self.keyed_prefixes = KEYED_PREFIXES + keyed_paths
+        self.upload_paths = upload_paths
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -57,7 +65,9 @@ class RequestGate:
             return
         headers = Request(scope).headers
         path: str = scope["path"]
-        limit = body_limit(self.service.settings, path)
+        limit = body_limit(self.service.settings, path, self.upload_paths)
+        # Said as the operator configured it (without multipart framing) if it is too big.
+        scope["lipsync_upload"] = path == UPLOAD_PATH or path in self.upload_paths
         length = _content_length(headers.get("content-length"))
         if length is None and "content-length" in headers:
             await _answer(scope, receive, send, 400, "invalid_request", "bad Content-Length")
@@ -130,7 +140,7 @@ def _content_length(value: str | None) -> int | None:
 
 
 async def _too_large(scope: Scope, receive: Receive, send: Send, limit: int) -> None:
-    if scope["path"] == UPLOAD_PATH:  # said as the operator configured it, without framing
+    if limit > MULTIPART_OVERHEAD and scope.get("lipsync_upload"):  # an upload route
         code, said = (
             "file_too_large",
             f"uploads are limited to {human_size(limit - MULTIPART_OVERHEAD)}",

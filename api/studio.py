@@ -4,17 +4,23 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Request
+from fastapi import APIRouter, Body, Depends, Header, Path, Request
 from pydantic import BaseModel, ConfigDict, Field
 
+from api import examples
 from api.auth import authenticate
+from api.errors import error_responses
 from api.submit import submit_job
 from api.views import studio_job, studio_status
 from engine.job_request import JobRequest
 from engine.service import ApiKeyInfo, Service
 from engine.vocabulary import Model, Order, Resolution, Role, SyncMode
 
-router = APIRouter(prefix="/api/v1", tags=["lipsync.studio dialect"])
+router = APIRouter(
+    prefix="/api/v1", tags=["lipsync.studio dialect"], responses=error_responses(401, 429)
+)
+# A submission: its body, its price held from the balance, its inputs fetched.
+SUBMIT_ERRORS = error_responses(400, 402, 413, 422)
 
 Url = Annotated[
     str,
@@ -85,11 +91,13 @@ class MultiRequest(_Envelope):
 
 
 class Accepted(BaseModel):
+    model_config = ConfigDict(json_schema_extra=examples.ACCEPTED)
     id: str
     status: str
 
 
 class StudioJob(BaseModel):
+    model_config = ConfigDict(json_schema_extra=examples.STUDIO_JOB)
     id: str
     model: str
     status: str
@@ -99,7 +107,18 @@ class StudioJob(BaseModel):
     timings: dict[str, float] | None
 
 
-IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=255)]
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        max_length=255,
+        description="the same key and body return the same job; another body is refused (422)",
+    ),
+]
+# The seeds' `/jobs/{requestId}`, under one name on every route.
+JobId = Annotated[
+    str, Path(description="the id a submit returned (the seeds' `requestId`, `jobId`)")
+]
 ROLE_FIELDS = tuple(Role)
 
 
@@ -123,9 +142,14 @@ async def _submit(
     return {"id": job.id, "status": studio_status(job.status)}
 
 
-@router.post("/lipsync-video", response_model=Accepted, summary="Video + new audio -> dubbed video")
+@router.post(
+    "/lipsync-video",
+    response_model=Accepted,
+    summary="Video + new audio -> dubbed video",
+    responses=SUBMIT_ERRORS,
+)
 async def lipsync_video(
-    body: VideoRequest,
+    body: Annotated[VideoRequest, Body(openapi_examples=examples.VIDEO)],
     request: Request,
     key: Annotated[ApiKeyInfo, Depends(authenticate)],
     idem: IdempotencyKey = None,
@@ -133,9 +157,14 @@ async def lipsync_video(
     return await _submit(request, key, Model.VIDEO, body, idem)
 
 
-@router.post("/lipsync-image", response_model=Accepted, summary="Photo + audio -> talking portrait")
+@router.post(
+    "/lipsync-image",
+    response_model=Accepted,
+    summary="Photo + audio -> talking portrait",
+    responses=SUBMIT_ERRORS,
+)
 async def lipsync_image(
-    body: ImageRequest,
+    body: Annotated[ImageRequest, Body(openapi_examples=examples.IMAGE)],
     request: Request,
     key: Annotated[ApiKeyInfo, Depends(authenticate)],
     idem: IdempotencyKey = None,
@@ -144,10 +173,13 @@ async def lipsync_image(
 
 
 @router.post(
-    "/lipsync-image-multi", response_model=Accepted, summary="Photo of two + two audios -> dialogue"
+    "/lipsync-image-multi",
+    response_model=Accepted,
+    summary="Photo of two + two audios -> dialogue",
+    responses=SUBMIT_ERRORS,
 )
 async def lipsync_image_multi(
-    body: MultiRequest,
+    body: Annotated[MultiRequest, Body(openapi_examples=examples.MULTI)],
     request: Request,
     key: Annotated[ApiKeyInfo, Depends(authenticate)],
     idem: IdempotencyKey = None,
@@ -155,10 +187,17 @@ async def lipsync_image_multi(
     return await _submit(request, key, Model.IMAGE_MULTI, body, idem)
 
 
-@router.get("/jobs/{request_id}", response_model=StudioJob, summary="Job status and result")
+@router.get(
+    "/jobs/{job_id}",
+    response_model=StudioJob,
+    summary="Job status and result",
+    responses=error_responses(404),
+)
 async def get_job(
-    request_id: str, request: Request, key: Annotated[ApiKeyInfo, Depends(authenticate)]
+    job_id: JobId, request: Request, key: Annotated[ApiKeyInfo, Depends(authenticate)]
 ) -> dict:
+    """The seeds' `GET /api/v1/jobs/{requestId}`: poll every 5-10 seconds until `status` is
+    `completed` (then `output` is the video's URL) or `failed` (then `error` says why)."""
     service: Service = request.app.state.service
-    job = await service.get_job(request_id, account_id=key.account_id)
+    job = await service.get_job(job_id, account_id=key.account_id)
     return studio_job(job, service)

@@ -16,14 +16,25 @@ from collections.abc import Coroutine, Sequence
 from typing import Any
 
 from engine.config import Settings, load_settings
-from engine.errors import ConfigError, LipsyncError
+from engine.errors import ConfigError, LipsyncError, NotFound
+from engine.ledger import Account, Entry
+from engine.native_logs import keep_native_logs
 from engine.service import Service
 from engine.vocabulary import Plan
+
+# The chat doors whose users `credits grant` may name before they have talked to the bot.
+CHAT_PLATFORMS = ("telegram", "discord")
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="lipsync", description="Self-hostable lipsync service")
     parser.add_argument("--config", help="config file (default: $LIPSYNC_CONFIG or ./config.toml)")
+    parser.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        help="keep the log lines of MediaPipe and TensorFlow Lite (hidden by default)",
+    )
     sub = parser.add_subparsers(dest="command", required=True)
 
     serve = sub.add_parser("serve", help="run the HTTP API, MCP, bots and the worker pool")
@@ -37,21 +48,32 @@ def build_parser() -> argparse.ArgumentParser:
     keys = sub.add_parser("keys", help="manage API keys").add_subparsers(
         dest="action", required=True
     )
-    create = keys.add_parser("create", help="create a key (printed once, as the last line)")
+    create = keys.add_parser(
+        "create", help="create a key (printed once, as the last line) and show its webhook secret"
+    )
     create.add_argument("--name", default="")
     create.add_argument("--credits", type=int, default=0)
     create.add_argument("--plan", default=Plan.FREE.value, choices=[p.value for p in Plan])
     keys.add_parser("list", help="list keys")
     revoke = keys.add_parser("revoke", help="revoke a key")
     revoke.add_argument("key_id")
+    secret = keys.add_parser("secret", help="show the whsec_ secret that signs a key's webhooks")
+    secret.add_argument("key_id")
 
     credits = sub.add_parser("credits", help="credits").add_subparsers(dest="action", required=True)
     grant = credits.add_parser("grant", help="add credits to an account")
-    grant.add_argument("account", help="account id, API key id, or owner such as telegram:123")
+    grant.add_argument(
+        "account",
+        help="account id, API key id, or owner such as telegram:123 (a chat user's account "
+        "is made, with its starter credits, if it does not exist yet)",
+    )
     grant.add_argument("credits", type=int)
     grant.add_argument("--note", default="granted by an admin")
     balance = credits.add_parser("balance", help="show an account's balance and last entries")
     balance.add_argument("account")
+    entries = credits.add_parser("ledger", help="show an account's ledger entries, newest first")
+    entries.add_argument("account")
+    entries.add_argument("--limit", type=int, default=50)
 
     jobs = sub.add_parser("jobs", help="jobs").add_subparsers(dest="action", required=True)
     jlist = jobs.add_parser("list", help="list recent jobs")
@@ -59,20 +81,28 @@ def build_parser() -> argparse.ArgumentParser:
     jlist.add_argument("--limit", type=int, default=20)
     show = jobs.add_parser("show", help="show one job")
     show.add_argument("job_id")
+    cancel = jobs.add_parser("cancel", help="cancel a queued or running job (refunded)")
+    cancel.add_argument("job_id")
 
     sub.add_parser("mcp", help="run the MCP server on stdio (for desktop assistants)")
 
     bot = sub.add_parser("bot", help="run a chat bot (with its own render workers)")
     bot.add_argument("platform", choices=["telegram", "discord"])
 
+    from cli.estimate import add_estimate_parser
     from cli.render import add_render_parser
+    from cli.users import add_users_parser
 
     add_render_parser(sub)
+    add_estimate_parser(sub)
+    add_users_parser(sub)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.verbose:
+        keep_native_logs()  # here and in the render processes this one spawns
     try:
         settings = load_settings(args.config)
     except ConfigError as exc:
@@ -142,6 +172,14 @@ async def _admin(args: argparse.Namespace, settings: Settings) -> int:
             return await _credits(service, args)
         if args.command == "jobs":
             return await _jobs(service, args)
+        if args.command == "estimate":
+            from cli.estimate import run_estimate
+
+            return await run_estimate(service, args)
+        if args.command == "users":
+            from cli.users import run_users
+
+            return await run_users(service, args)
     finally:
         await service.close()
     return 2
@@ -152,8 +190,13 @@ async def _keys(service: Service, args: argparse.Namespace) -> int:
         new = await service.create_api_key(args.name, args.credits, args.plan)
         print(
             f"created API key {new.key.id} ({new.key.name or 'no name'}) with "
-            f"{new.key.balance} credits, plan {new.key.plan}; it is shown only now:"
+            f"{new.key.balance} credits, plan {new.key.plan}"
         )
+        print(
+            f"webhook secret: {service.webhook_secret(new.key.id)} "
+            f"(shown again by `lipsync keys secret {new.key.id}`)"
+        )
+        print("the key, shown only now:")
         print(new.secret)
     elif args.action == "list":
         rows = [
@@ -172,30 +215,58 @@ async def _keys(service: Service, args: argparse.Namespace) -> int:
     elif args.action == "revoke":
         key = await service.revoke_api_key(args.key_id)
         print(f"revoked API key {key.id}")
+    elif args.action == "secret":
+        key = await service.get_api_key(args.key_id)
+        print(service.webhook_secret(key.id))
     return 0
 
 
 async def _credits(service: Service, args: argparse.Namespace) -> int:
-    account = await service.resolve_account(args.account)
     if args.action == "grant":
+        account = await _grant_target(service, args.account)
         await service.grant(account.id, args.credits, note=args.note)
         account = await service.get_account(account.id)
         print(f"{account.id} ({account.owner}) now has {account.balance} credits")
+        return 0
+    account = await service.resolve_account(args.account)
+    if args.action == "ledger":
+        _entries(await service.ledger_entries(account.id, limit=max(1, args.limit)))
     else:
         print(f"{account.id} ({account.owner}, {account.kind}): {account.balance} credits")
-        rows = [
-            [
-                _when(e.created_at),
-                e.kind,
-                f"{e.amount:+d}",
-                str(e.balance_after),
-                e.job_id or "",
-                e.note,
-            ]
-            for e in await service.ledger_entries(account.id, limit=20)
-        ]
-        _table(["when", "kind", "amount", "balance", "job", "note"], rows)
+        _entries(await service.ledger_entries(account.id, limit=20))
     return 0
+
+
+async def _grant_target(service: Service, ref: str) -> Account:
+    """The account named by `ref`; a chat user's (`telegram:<id>`, `discord:<id>`) is made
+    with its starter credits when the user has not talked to the bot yet, as the bot would."""
+    try:
+        return await service.resolve_account(ref)
+    except NotFound:
+        platform, _, user_id = ref.partition(":")
+        if platform not in CHAT_PLATFORMS or not user_id.isdigit():
+            raise NotFound(
+                f"no account, API key or owner named {ref} (chat users are named "
+                f"{' or '.join(f'{p}:<user id>' for p in CHAT_PLATFORMS)})"
+            ) from None
+    account = await service.user_account(platform, int(user_id))
+    print(f"made the account of {account.owner} with {account.balance} starter credits")
+    return account
+
+
+def _entries(entries: list[Entry]) -> None:
+    rows = [
+        [
+            _when(e.created_at),
+            e.kind,
+            f"{e.amount:+d}",
+            str(e.balance_after),
+            e.job_id or "",
+            e.note,
+        ]
+        for e in entries
+    ]
+    _table(["when", "kind", "amount", "balance", "job", "note"], rows)
 
 
 async def _jobs(service: Service, args: argparse.Namespace) -> int:
@@ -213,6 +284,9 @@ async def _jobs(service: Service, args: argparse.Namespace) -> int:
             for j in await service.list_jobs(None, statuses=args.status, limit=args.limit)
         ]
         _table(["id", "model", "status", "progress", "credits", "created", "error"], rows)
+    elif args.action == "cancel":
+        job = await service.cancel(args.job_id)
+        print(f"canceled job {job.id}; its {job.estimate} credits went back to {job.account_id}")
     else:
         job = await service.get_job(args.job_id)
         data: dict[str, Any] = {

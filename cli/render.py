@@ -14,6 +14,7 @@ from typing import Any
 from engine.config import Settings
 from engine.handlers import JobContext, JobSpec, get_handler, load_handlers
 from engine.job_request import INPUT_ROLES, normalize_params
+from engine.native_logs import quiet_native_logs
 from engine.vocabulary import Model, Order, Resolution, Role, SyncMode
 
 # The CLI's word for each model (`lipsync render image|duet|video`).
@@ -79,6 +80,7 @@ def run_render(args: argparse.Namespace, settings: Settings) -> int:
         if not path.is_file():
             print(f"lipsync: {role}: no such file {path}", file=sys.stderr)
             return 2
+    quiet_native_logs()  # MediaPipe's startup lines, unless `lipsync --verbose`
     load_handlers(settings.workers.plugins)
     handler = get_handler(model)
     if handler is None:

@@ -13,6 +13,7 @@ Environment variables: a top-level key `port` is `LIPSYNC_PORT`; a key in a sect
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import json
 import os
 import tomllib
@@ -27,9 +28,10 @@ from engine.errors import ConfigError
 from engine.vocabulary import Resolution
 
 ENV_PREFIX = "LIPSYNC_"
-# Variables with the prefix that are not settings: the config file's path, and where the
-# test tools keep the real media they fetch.
-OTHER_ENV_VARS = ("LIPSYNC_CONFIG", "LIPSYNC_REAL_MEDIA")
+# Variables with the prefix that are not settings: the config file's path, where the
+# test tools keep the real media they fetch, and whether render processes keep the native
+# libraries' log lines (`lipsync --verbose`, engine/native_logs.py).
+OTHER_ENV_VARS = ("LIPSYNC_CONFIG", "LIPSYNC_REAL_MEDIA", "LIPSYNC_NATIVE_LOGS")
 
 
 @dataclass
@@ -96,6 +98,13 @@ class WebhookSettings:
     timeout_seconds: float = 10.0
     max_attempts: int = 12
     first_retry_seconds: float = 30.0
+    # Networks (CIDRs) whose private addresses webhooks may still be sent to, e.g. a LAN
+    # receiver; unlike limits.allow_private_urls this does not open input fetching.
+    allow_private_networks: list[str] = field(default_factory=list)
+
+    @property
+    def private_networks(self) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+        return [ipaddress.ip_network(n) for n in self.allow_private_networks]
 
 
 @dataclass
@@ -366,3 +375,11 @@ def _validate(s: Settings) -> None:
     for ok, message in checks:
         if not ok:
             raise ConfigError(f"bad config: {message}")
+    for network in s.webhooks.allow_private_networks:
+        try:
+            ipaddress.ip_network(network)
+        except ValueError as exc:
+            raise ConfigError(
+                f"bad config: webhooks.allow_private_networks: {network!r} is not a network"
+                f" in CIDR form such as 192.168.1.0/24 ({exc})"
+            ) from None

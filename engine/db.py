@@ -138,6 +138,13 @@ MIGRATIONS: list[str] = [
     CREATE INDEX sessions_user ON sessions(user_id);
     ALTER TABLE jobs ADD COLUMN key_id TEXT;
     """,
+    # 5: a job's execution time is the time its render attempts took, not the wall clock
+    # since its first start (a job put back in the queue by a restart waited meanwhile)
+    """
+    ALTER TABLE jobs ADD COLUMN attempt_started_at REAL;
+    ALTER TABLE jobs ADD COLUMN render_ms INTEGER NOT NULL DEFAULT 0;
+    UPDATE jobs SET attempt_started_at = started_at WHERE status = 'processing';
+    """,
 ]
 
 

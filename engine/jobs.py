@@ -57,6 +57,8 @@ class Job:
     idempotency_key: str | None = None
     request_hash: str | None = None
     key_id: str | None = None  # the API key that submitted it: its secret signs the webhook
+    attempt_started_at: float | None = None  # when the render running now was claimed
+    render_ms: int = 0  # time taken by its earlier render attempts (execution_ms adds them up)
 
     @property
     def is_final(self) -> bool:
@@ -194,11 +196,11 @@ async def claim(
         cursor = await conn.execute(
             "UPDATE jobs SET status = 'processing', attempts = attempts + 1, lease_owner = ?,"
             " lease_expires_at = ?, started_at = COALESCE(started_at, ?), updated_at = ?,"
-            " stage = ?, progress = 0"
+            " attempt_started_at = ?, stage = ?, progress = 0"
             " WHERE id = (SELECT id FROM jobs WHERE status = 'queued'"
             f" AND model IN ({','.join('?' * len(models))}) ORDER BY created_at LIMIT 1)"
             " RETURNING *",
-            (owner, now + lease_seconds, now, now, Stage.STARTING, *models),
+            (owner, now + lease_seconds, now, now, now, Stage.STARTING, *models),
         )
         row = await cursor.fetchone()
         await cursor.close()
@@ -296,10 +298,12 @@ async def requeue(
                 error=f"rendering stopped {job.attempts} times ({reason}); credits refunded",
                 code="worker_crashed",
             )
+        now = time.time()
         await conn.execute(
             "UPDATE jobs SET status = 'queued', lease_owner = NULL, lease_expires_at = NULL,"
-            " attempts = attempts - ?, stage = '', progress = 0, updated_at = ? WHERE id = ?",
-            (0 if count_attempt else 1, time.time(), job_id),
+            " attempts = attempts - ?, stage = '', progress = 0, updated_at = ?,"
+            " render_ms = render_ms + ?, attempt_started_at = NULL WHERE id = ?",
+            (0 if count_attempt else 1, now, _attempt_ms(job, now), job_id),
         )
         return await _get(conn, job_id)
 
@@ -343,7 +347,11 @@ async def recover_lapsed(db: Database) -> list[Job]:
             now = time.time()
             cursor = await conn.execute(
                 "UPDATE jobs SET status = 'queued', lease_owner = NULL, lease_expires_at = NULL,"
-                " stage = '', progress = 0, updated_at = ? WHERE id = ? AND status = 'processing'"
+                " stage = '', progress = 0, updated_at = ?, attempt_started_at = NULL,"
+                # the attempt ended with its worker's last sign of life, not now
+                " render_ms = render_ms + CAST(MAX(0, updated_at - COALESCE(attempt_started_at,"
+                " updated_at)) * 1000 AS INTEGER)"
+                " WHERE id = ? AND status = 'processing'"
                 " AND lease_expires_at < ? AND attempts < max_attempts",
                 (now, row["id"], now),
             )
@@ -371,6 +379,7 @@ async def recover_lapsed(db: Database) -> list[Job]:
                         error=f"rendering stopped {job.attempts} times (the worker stopped); "
                         "credits refunded",
                         code="worker_crashed",
+                        ended=job.updated_at,
                     )
                 )
     return recovered
@@ -383,7 +392,9 @@ async def _fail_in(
     error: str,
     code: str,
     timings: dict[str, float] | None = None,
+    ended: float | None = None,
 ) -> Job:
+    """Fail and refund; `ended`: when the attempt running stopped (default: now)."""
     now = time.time()
     await ledger.settle_refund(conn, job.account_id, job.id, job.estimate, note=f"refund: {code}")
     await conn.execute(
@@ -396,7 +407,7 @@ async def _fail_in(
             json.dumps(timings if timings is not None else job.timings),
             now,
             now,
-            _execution_ms(job, now),
+            _execution_ms(job, ended or now),
             job.id,
         ),
     )
@@ -420,5 +431,14 @@ async def _owned(conn: aiosqlite.Connection, job_id: str, owner: str) -> Job | N
     return Job.from_row(row) if row else None
 
 
-def _execution_ms(job: Job, now: float) -> int | None:
-    return int((now - job.started_at) * 1000) if job.started_at else None
+def _execution_ms(job: Job, end: float) -> int | None:
+    """The time this job's renders took: every attempt's, from its claim to its end. The
+    time it waited in the queue (before, or between attempts after a restart) is left out."""
+    return job.render_ms + _attempt_ms(job, end) if job.started_at else None
+
+
+def _attempt_ms(job: Job, end: float) -> int:
+    """How long the attempt running now has taken by `end` (0 when none is running)."""
+    if job.attempt_started_at is None:
+        return 0
+    return max(0, int((end - job.attempt_started_at) * 1000))

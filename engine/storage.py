@@ -110,5 +110,16 @@ def write_private(path: Path, text: str) -> None:
         out.write(text)
 
 
+# Bytes: no file system here holds a longer name, and asking it about one raises instead of
+# answering "no such file".
+NAME_MAX = 255
+
+
 def _safe_name(name: str) -> bool:
-    return bool(name) and "/" not in name and "\\" not in name and not name.startswith(".")
+    return (
+        bool(name)
+        and "/" not in name
+        and "\\" not in name
+        and not name.startswith(".")
+        and len(name.encode()) <= NAME_MAX
+    )

@@ -83,7 +83,8 @@ def verify(secret: str, headers: dict[str, str], body: bytes, *, tolerance: floa
 
 
 async def check_webhook_url(url: str, settings: Settings) -> None:
-    """Refuse a webhook URL at submit: wrong scheme, private address, unresolvable host."""
+    """Refuse a webhook URL at submit: wrong scheme, private address (outside
+    `webhooks.allow_private_networks`), unresolvable host. Delivery checks it again."""
     if len(url) > 2048:
         raise InvalidInput("the webhook URL is too long")
     try:
@@ -91,6 +92,7 @@ async def check_webhook_url(url: str, settings: Settings) -> None:
             url,
             allow_private=settings.limits.allow_private_urls,
             allow_http=settings.webhooks.allow_http,
+            allow_networks=settings.webhooks.private_networks,
         )
     except FetchError as exc:
         raise InvalidInput(f"webhook: {exc.message}", code="invalid_webhook") from None
@@ -214,6 +216,7 @@ class WebhookDispatcher:
                 timeout=self.settings.webhooks.timeout_seconds,
                 allow_private=self.settings.limits.allow_private_urls,
                 allow_http=self.settings.webhooks.allow_http,
+                allow_networks=self.settings.webhooks.private_networks,
                 transport=self.transport,
             )
             if not 200 <= code < 300:

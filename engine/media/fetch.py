@@ -17,7 +17,7 @@ import ipaddress
 import socket
 import time
 import urllib.parse
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -47,12 +47,13 @@ async def system_resolve(host: str, port: int) -> list[str]:
     loop = asyncio.get_running_loop()
     try:
         infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except socket.gaierror:
+    except (socket.gaierror, UnicodeError):  # UnicodeError: a name IDNA cannot encode ("...")
         raise FetchError(f"the host {host} could not be resolved") from None
     return list(dict.fromkeys(str(info[4][0]) for info in infos))
 
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 # IPv6 forms whose last 32 bits are an IPv4 address that a translator or the host's own stack
 # will deliver to: NAT64 well-known prefix (RFC 6052), IPv4-compatible (RFC 4291, deprecated)
@@ -117,14 +118,30 @@ def is_public_address(address: str) -> bool:
     )
 
 
+def in_networks(address: str, networks: Sequence[IPNetwork]) -> bool:
+    """Whether the address a connection to `address` really reaches (see
+    `unwrap_embedded_ipv4`) lies in one of `networks`: an operator's exceptions to the
+    public-only policy, such as a LAN that receives webhooks."""
+    try:
+        parsed = ipaddress.ip_address(address.split("%", 1)[0])
+    except ValueError:
+        return False
+    ip = unwrap_embedded_ipv4(parsed)
+    return ip is not None and any(ip.version == net.version and ip in net for net in networks)
+
+
 async def check_url(
     url: str,
     *,
     allow_private: bool = False,
     allow_http: bool = True,
+    allow_networks: Sequence[IPNetwork] = (),
     resolve: Resolver = system_resolve,
 ) -> tuple[urllib.parse.SplitResult, str]:
-    """Validate a URL and resolve it; returns the parsed URL and the address to connect to."""
+    """Validate a URL and resolve it; returns the parsed URL and the address to connect to.
+
+    Every address the host resolves to must be public, or inside `allow_networks`.
+    """
     try:
         parts = urllib.parse.urlsplit(url)
         port = parts.port
@@ -144,7 +161,9 @@ async def check_url(
         addresses = [str(ipaddress.ip_address(a)) for a in addresses]
     except ValueError:
         raise FetchError(f"the host {host} did not resolve to IP addresses") from None
-    if not allow_private and not all(is_public_address(a) for a in addresses):
+    if not allow_private and not all(
+        is_public_address(a) or in_networks(a, allow_networks) for a in addresses
+    ):
         raise FetchError(
             f"the URL points to a private or local address, which is not allowed: {host}"
         )
@@ -259,6 +278,7 @@ async def post_json(
     timeout: float,
     allow_private: bool = False,
     allow_http: bool = False,
+    allow_networks: Sequence[IPNetwork] = (),
     resolve: Resolver = system_resolve,
     transport: httpx.AsyncBaseTransport | None = None,
 ) -> int:
@@ -268,7 +288,11 @@ async def post_json(
     following it would re-open the door the address check closed.
     """
     parts, address = await check_url(
-        url, allow_private=allow_private, allow_http=allow_http, resolve=resolve
+        url,
+        allow_private=allow_private,
+        allow_http=allow_http,
+        allow_networks=allow_networks,
+        resolve=resolve,
     )
     async with httpx.AsyncClient(
         transport=transport, follow_redirects=False, timeout=httpx.Timeout(timeout)

@@ -27,6 +27,7 @@ from typing import Any
 from engine.config import settings_from_dict
 from engine.errors import LipsyncError
 from engine.handlers import JobContext, JobSpec, get_handler, load_handlers
+from engine.native_logs import quiet_native_logs
 
 PROGRESS_INTERVAL = 0.2
 
@@ -40,6 +41,7 @@ def child_main(conn: Connection, settings_data: dict[str, Any]) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     _exit_with_parent()
+    quiet_native_logs()  # before the handlers import MediaPipe
     settings = settings_from_dict(settings_data)
     load_handlers(settings.workers.plugins)
     conn.send(("ready", os.getpid()))

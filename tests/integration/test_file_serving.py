@@ -63,3 +63,9 @@ async def test_only_a_jobs_own_output_plays_inline(service: Service) -> None:
     assert video.headers["x-content-type-options"] == "nosniff"
     assert html.headers["content-type"] == "application/octet-stream"
     assert html.headers["content-disposition"].startswith("attachment")
+
+
+async def test_a_name_longer_than_any_file_system_takes_is_simply_not_found(
+    service: Service,
+) -> None:
+    assert service.storage.resolve_public("outputs/" + "a" * 300 + ".mp4") is None

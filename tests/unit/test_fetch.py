@@ -16,6 +16,7 @@ from engine.media.fetch import (
     fetch_to_file,
     is_public_address,
     post_json,
+    system_resolve,
 )
 from engine.webhooks import check_webhook_url
 from tests.conftest import make_settings
@@ -327,3 +328,9 @@ def test_data_uris_decode_and_have_a_size_limit() -> None:
         decode_data_uri("data:audio/wav;base64," + "QUFB" * 100, max_bytes=100)
     with pytest.raises(FetchError, match="not valid base64"):
         decode_data_uri("data:audio/wav;base64,@@@", max_bytes=100)
+
+
+async def test_a_host_name_idna_cannot_encode_is_a_clear_fetch_error() -> None:
+    # The seeds write URLs as "https://.../face.png"; the resolver raised UnicodeError (500).
+    with pytest.raises(FetchError, match="could not be resolved"):
+        await system_resolve("...", 443)
