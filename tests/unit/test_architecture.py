@@ -15,7 +15,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 ENGINE = "engine"
-DOORS = ("api", "mcp_server", "bots")
+DOORS = ("api", "mcp_server", "bots", "portal")
 COMPOSITION = "cli"
 PACKAGES = (ENGINE, *DOORS, COMPOSITION)
 MAX_LINES = 700
