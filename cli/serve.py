@@ -32,7 +32,8 @@ def hand_over_admin_key(new: NewKey, settings: Settings) -> None:
     if sys.stdout.isatty():
         print(
             "\n  First start: created the admin API key with "
-            f"{new.key.balance} credits. It is shown only now; keep it safe:\n\n    {new.secret}\n",
+            f"{new.key.balance} credits. It is shown only now; keep it safe:\n\n    {new.secret}\n"
+            f"\n  Its webhooks are signed with `lipsync keys secret {new.key.id}`.\n",
             flush=True,
         )
         return
@@ -41,7 +42,7 @@ def hand_over_admin_key(new: NewKey, settings: Settings) -> None:
     print(
         f"  First start: created the admin API key with {new.key.balance} credits. Output is "
         f"not a terminal, so the key is in {path} (readable by this user only); store it "
-        "and delete the file.",
+        f"and delete the file. Its webhooks are signed with `lipsync keys secret {new.key.id}`.",
         flush=True,
     )
 
