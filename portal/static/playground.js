@@ -9,6 +9,10 @@
   const problem = document.getElementById("problem");
   const uploaded = {}; // role -> URL of the uploaded file
   const pending = {}; // role -> upload in flight
+  const WORDS = {
+    image: "a photo", video: "a video", audio: "a voice",
+    left_audio: "the left voice", right_audio: "the right voice",
+  };
   const required = {
     "lipsync-image": ["image", "audio"],
     "lipsync-image-multi": ["image", "left_audio", "right_audio"],
@@ -87,7 +91,7 @@
     if (Object.keys(pending).length) return;
     const missing = required[chosen].filter(function (role) { return !uploaded[role]; });
     if (missing.length) {
-      priceLine.textContent = "Still needed: " + missing.join(", ").replace(/_/g, " ") + ".";
+      priceLine.textContent = "Still needed: " + missing.map(function (role) { return WORDS[role]; }).join(", ") + ".";
       return;
     }
     const ticket = ++asked;
