@@ -108,6 +108,13 @@ class WebhookSettings:
 
 
 @dataclass
+class TtsSettings:
+    max_chars: int = 3000  # longest text one voice may speak
+    credits_per_second: int = 1  # POST /api/v1/tts/generate alone (a video is priced as video)
+    min_seconds: int = 1
+
+
+@dataclass
 class PortalSettings:
     signup: str = "open"  # "open": anyone may sign up; "closed": `lipsync users create` only
     session_days: float = 30.0
@@ -152,6 +159,7 @@ class Settings:
     webhooks: WebhookSettings = field(default_factory=WebhookSettings)
     mcp: McpSettings = field(default_factory=McpSettings)
     portal: PortalSettings = field(default_factory=PortalSettings)
+    tts: TtsSettings = field(default_factory=TtsSettings)
     telegram: TelegramSettings = field(default_factory=TelegramSettings)
     discord: DiscordSettings = field(default_factory=DiscordSettings)
 
@@ -334,6 +342,9 @@ def _validate(s: Settings) -> None:
         (s.retention_days > 0, "retention_days must be positive"),
         (s.portal.signup in ("open", "closed"), 'portal.signup must be "open" or "closed"'),
         (s.portal.session_days > 0, "portal.session_days must be positive"),
+        (s.tts.max_chars > 0, "tts.max_chars must be positive"),
+        (s.tts.credits_per_second >= 0, "tts.credits_per_second must not be negative"),
+        (s.tts.min_seconds >= 0, "tts.min_seconds must not be negative"),
         (s.portal.api_starter_credits >= 0, "portal.api_starter_credits must not be negative"),
         (s.pricing.min_seconds >= 0, "pricing.min_seconds must not be negative"),
         (

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from engine import tts
 from engine.config import Settings
 from engine.errors import InvalidInput
 from engine.vocabulary import Model, Order, Resolution, Role, SyncMode
@@ -28,6 +29,16 @@ OPTIONAL_ROLES: dict[Role, str] = {Role.MASK_IMAGE: "image"}
 
 
 @dataclass(frozen=True)
+class SpokenText:
+    """A voice to be synthesized here instead of sent as a file."""
+
+    text: str
+    voice: str | None = None  # a voice id from GET /api/v1/tts/voices
+    language: str | None = None  # or a language tag: its best voice
+    speed: float = 1.0
+
+
+@dataclass(frozen=True)
 class JobRequest:
     model: str
     inputs: Mapping[str, str]  # role -> URL, data: URI, upload URL or (trusted doors) a path
@@ -35,6 +46,7 @@ class JobRequest:
     webhook: str | None = None
     idempotency_key: str | None = None
     source: str = ""
+    speech: Mapping[str, SpokenText] = field(default_factory=dict)  # voice role -> text
 
 
 def input_kinds(model: str) -> dict[Role, str]:
@@ -48,12 +60,31 @@ def validate(request: JobRequest, settings: Settings) -> dict[str, Any]:
         raise InvalidInput(f"unknown model '{request.model}'; use one of {', '.join(Model)}")
     roles = input_kinds(request.model)
     for role in INPUT_ROLES[Model(request.model)]:
-        if not request.inputs.get(role):
+        if not request.inputs.get(role) and role not in request.speech:
             raise InvalidInput(f"'{role}' is required for {request.model}")
     for role in request.inputs:
         if role not in roles:
             raise InvalidInput(f"'{role}' is not an input of {request.model}")
+    for role, spoken in request.speech.items():
+        if roles.get(role) != "audio":  # type: ignore[call-overload]
+            raise InvalidInput(f"{request.model} takes no text for '{role}'")
+        if request.inputs.get(role):
+            raise InvalidInput(f"send either a file or text for '{role}', not both")
+        check_text(spoken, settings)
     return normalize_params(request.model, request.params, settings)
+
+
+def check_text(spoken: SpokenText, settings: Settings) -> None:
+    """A text to speak: not empty, not longer than `tts.max_chars`, a voice that exists."""
+    if not isinstance(spoken.text, str) or not spoken.text.strip():
+        raise InvalidInput("the text to speak is empty")
+    if len(spoken.text) > settings.tts.max_chars:
+        raise InvalidInput(
+            f"the text is {len(spoken.text)} characters; at most {settings.tts.max_chars}"
+        )
+    tts.choose(spoken.voice, spoken.language)
+    if not tts.MIN_SPEED <= spoken.speed <= tts.MAX_SPEED:
+        raise InvalidInput(f"speed must be between {tts.MIN_SPEED} and {tts.MAX_SPEED}")
 
 
 def normalize_params(model: str, params: Mapping[str, Any], settings: Settings) -> dict[str, Any]:

@@ -13,6 +13,7 @@ import contextlib
 import hashlib
 import json
 import logging
+import math
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
@@ -21,18 +22,20 @@ from pathlib import Path
 
 import httpx
 
-from engine import jobs, keys, ledger, pricing, sessions, users
+from engine import jobs, keys, ledger, pricing, sessions, tts, users
 from engine.config import Settings
 from engine.db import Database
 from engine.errors import Forbidden, InvalidInput, NotFound, Unauthorized
-from engine.inputs import resolve_inputs
-from engine.job_request import JobRequest, input_kinds, validate
+from engine.inputs import ResolvedInput, resolve_inputs
+from engine.job_request import JobRequest, SpokenText, check_text, input_kinds, validate
 from engine.jobs import Job, NewJob
 from engine.keys import ApiKeyInfo
 from engine.ledger import Account, Entry
+from engine.media.audio import write_wav
 from engine.media.thumbnail import middle_frame_png
 from engine.ratelimit import RateLimiter
 from engine.sessions import Session
+from engine.speech_inputs import speak_inputs
 from engine.storage import Storage
 from engine.uploads import ServedFile, Upload, served_file, store_upload
 from engine.users import User
@@ -74,6 +77,14 @@ class Health:
     queued: int
     processing: int
     workers: int  # render slots of this process
+
+
+@dataclass(frozen=True)
+class SpokenFile:
+    url: str  # works as any job's voice input
+    seconds: float
+    voice: tts.Voice
+    credits: int
 
 
 @dataclass(frozen=True)
@@ -317,6 +328,50 @@ class Service:
         async with self.db.write() as conn:
             return await ledger.entries(conn, account_id, limit=limit, before_id=before_id)
 
+    # -- speech from text ----------------------------------------------------------------
+
+    def voices(self) -> tuple[tts.Voice, ...]:
+        """Every voice jobs and `synthesize` may name."""
+        return tts.catalogue()
+
+    async def synthesize(
+        self, account_id: str, spoken: SpokenText, *, rate_limited: bool = True
+    ) -> SpokenFile:
+        """Speech alone (seed 004's TTS): a WAV kept like an upload, whose URL works as any
+        job's voice, charged `tts.credits_per_second` per second of speech."""
+        check_text(spoken, self.settings)
+        if rate_limited:
+            await self.count_submission(account_id)
+        voice = tts.choose(spoken.voice, spoken.language)
+        speech = await asyncio.to_thread(tts.speak, spoken.text, voice, speed=spoken.speed)
+        limit = self.settings.limits.max_media_seconds
+        if speech.seconds > limit:
+            raise InvalidInput(f"the speech would last {speech.seconds:.0f} s; at most {limit:.0f}")
+        settings = self.settings.tts
+        credits = settings.credits_per_second * max(
+            settings.min_seconds, math.ceil(speech.seconds - 1e-3)
+        )
+        path = self.storage.new_upload_path(".wav")
+        await asyncio.to_thread(write_wav, path, speech.samples, speech.sample_rate)
+        tts.save_phones(path, speech.phones)
+        charge = f"tts-{uuid.uuid4()}"
+        note = f"speech, {speech.seconds:.1f} s with {voice.id}"
+        try:
+            async with self.db.write() as conn:
+                if credits:
+                    await ledger.reserve(conn, account_id, charge, credits, note=note)
+                    await ledger.settle_charge(conn, account_id, charge, credits, credits)
+        except BaseException:
+            path.unlink(missing_ok=True)
+            tts.phones_path(path).unlink(missing_ok=True)
+            raise
+        return SpokenFile(
+            url=self.storage.public_url(path),
+            seconds=round(speech.seconds, 3),
+            voice=voice,
+            credits=credits,
+        )
+
     # -- people (the portal) ----------------------------------------------------------
 
     async def sign_up(
@@ -424,14 +479,7 @@ class Service:
             await self.count_submission(account_id)
         scratch = self.storage.input_dir(f"estimate-{uuid.uuid4()}")
         try:
-            resolved = await resolve_inputs(
-                request.inputs,
-                input_kinds(request.model),
-                scratch,
-                self.storage,
-                self.settings,
-                local_dirs=local_dirs,
-            )
+            resolved = await self._inputs(request, scratch, local_dirs)
             return self.quote(request.model, params, _durations(resolved))
         finally:
             self.storage.discard_job_files(scratch.name)
@@ -468,14 +516,7 @@ class Service:
             await self.count_submission(account_id)
         job_id = str(uuid.uuid4())
         try:
-            resolved = await resolve_inputs(
-                request.inputs,
-                input_kinds(request.model),
-                self.storage.input_dir(job_id),
-                self.storage,
-                self.settings,
-                local_dirs=local_dirs,
-            )
+            resolved = await self._inputs(request, self.storage.input_dir(job_id), local_dirs)
             estimate = self.quote(request.model, params, _durations(resolved))
             new = NewJob(
                 id=job_id,
@@ -511,6 +552,20 @@ class Service:
         job = await jobs.get(self.db, job_id)
         await self.publish(job)
         return job
+
+    async def _inputs(
+        self, request: JobRequest, dest: Path, local_dirs: Sequence[Path]
+    ) -> dict[str, ResolvedInput]:
+        """Every input of a request in `dest`: fetched, copied, or spoken from its text."""
+        resolved = await resolve_inputs(
+            request.inputs,
+            input_kinds(request.model),
+            dest,
+            self.storage,
+            self.settings,
+            local_dirs=local_dirs,
+        )
+        return {**resolved, **await speak_inputs(request.speech, dest, self.settings)}
 
     async def get_job(self, job_id: str, *, account_id: str | None = None) -> Job:
         job = await jobs.get(self.db, job_id)
@@ -589,6 +644,8 @@ def _request_hash(request: JobRequest) -> str:
         "params": dict(request.params),
         "webhook": request.webhook,
     }
+    if request.speech:  # only then: hashes of requests made before text inputs stay the same
+        body["speech"] = {role: vars(text) for role, text in request.speech.items()}
     return hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()
 
 

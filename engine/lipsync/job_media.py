@@ -10,7 +10,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from engine import tts
 from engine.handlers import JobContext, JobSpec
+from engine.lipsync.speech.phonemes import Phone
 from engine.media import Mp4Writer, load_audio, load_image
 from engine.vocabulary import Resolution, Stage
 
@@ -40,6 +42,12 @@ def load_voice(path: Path, spec: JobSpec) -> tuple[np.ndarray, np.ndarray]:
         analysis = analysis[: int(cap * ANALYSIS_RATE)]
         output = output[: int(cap * OUTPUT_RATE)]
     return analysis, output
+
+
+def spoken_phones(path: Path) -> list[Phone] | None:
+    """The synthesizer's own phones of a voice made here from text (kept beside it by
+    `engine.speech_inputs`), or None for a recording, whose phones are recognised."""
+    return tts.load_phones(path)
 
 
 def load_mask(spec: JobSpec, shape: tuple[int, int]) -> np.ndarray | None:

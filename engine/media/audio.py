@@ -6,6 +6,7 @@ decoded, so a long file never exists in memory at its original rate and layout.
 
 from __future__ import annotations
 
+import wave
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -152,3 +153,13 @@ def resample_audio(samples: np.ndarray, from_rate: int, to_rate: int) -> np.ndar
     out.extend(f.to_ndarray().reshape(-1) for f in resampler.resample(None))
     flat = np.concatenate(out) if out else np.zeros(0, np.float32)
     return flat if audio.ndim == 1 else flat.reshape(-1, channels)
+
+
+def write_wav(path: str | Path, samples: np.ndarray, sample_rate: int) -> None:
+    """Float mono samples (-1..1) as a 16-bit PCM WAV: what synthesized speech is kept as."""
+    pcm = np.clip(np.round(np.asarray(samples, np.float32) * 32767.0), -32768, 32767)
+    with wave.open(str(path), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(int(sample_rate))
+        out.writeframes(pcm.astype("<i2").tobytes())

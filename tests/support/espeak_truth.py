@@ -2,10 +2,8 @@
 
 The renderer never sees these: they exist so tests and evaluation scripts can ask "did the
 mouth close during every p/b/m?" against timings we did not estimate ourselves. espeak-ng
-knows exactly when it starts each phoneme because it generates the waveform, so we load
-libespeak-ng through ctypes, ask for phoneme events and record each event's sample position
-alongside the audio it belongs to. (`espeak-ng --pho` would need mbrola voices, which are not
-installed, and the CLI prints no timings otherwise.)
+knows exactly when it starts each phoneme because it generates the waveform
+(`engine.tts.espeak` reads its phoneme events through the C library).
 
 Classification (what a viewer can check on a face):
 
@@ -25,8 +23,6 @@ Classification (what a viewer can check on a face):
 
 from __future__ import annotations
 
-import ctypes
-import threading
 import wave
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,18 +30,9 @@ from typing import Literal
 
 import numpy as np
 
-Kind = Literal["bilabial", "open_vowel", "silence", "other"]
+from engine.tts import espeak
 
-_AUDIO_OUTPUT_SYNCHRONOUS = 2
-_INITIALIZE_PHONEME_EVENTS = 0x0001
-_INITIALIZE_DONT_EXIT = 0x8000
-_EVENT_LIST_TERMINATED = 0
-_EVENT_PHONEME = 7
-_EVENT_END = 5
-_EVENT_MSG_TERMINATED = 6
-_CHARS_UTF8 = 1
-_POS_CHARACTER = 1
-_PARAM_RATE = 1
+Kind = Literal["bilabial", "open_vowel", "silence", "other"]
 
 _BILABIAL = {"p", "b", "m"}
 _OPEN_VOWELS: dict[str, set[str]] = {
@@ -62,111 +49,6 @@ class TruthPhone:
     start_s: float
     end_s: float
     kind: Kind
-
-
-class _Union(ctypes.Union):
-    _fields_ = (("number", ctypes.c_int), ("name", ctypes.c_char_p), ("string", ctypes.c_char * 8))
-
-
-class _Event(ctypes.Structure):
-    _fields_ = (
-        ("type", ctypes.c_int),
-        ("unique_identifier", ctypes.c_uint),
-        ("text_position", ctypes.c_int),
-        ("length", ctypes.c_int),
-        ("audio_position", ctypes.c_int),
-        ("sample", ctypes.c_int),
-        ("user_data", ctypes.c_void_p),
-        ("id", _Union),
-    )
-
-
-_Callback = ctypes.CFUNCTYPE(
-    ctypes.c_int, ctypes.POINTER(ctypes.c_short), ctypes.c_int, ctypes.POINTER(_Event)
-)
-
-
-class _Espeak:
-    """The process-wide espeak-ng instance: the library keeps global state, so one lock."""
-
-    def __init__(self) -> None:
-        self.lib = ctypes.CDLL("libespeak-ng.so.1")
-        self.lib.espeak_Initialize.restype = ctypes.c_int
-        self.lib.espeak_Initialize.argtypes = (
-            ctypes.c_int,
-            ctypes.c_int,
-            ctypes.c_char_p,
-            ctypes.c_int,
-        )
-        self.lib.espeak_SetVoiceByName.argtypes = (ctypes.c_char_p,)
-        self.lib.espeak_SetParameter.argtypes = (ctypes.c_int, ctypes.c_int, ctypes.c_int)
-        self.lib.espeak_Synth.argtypes = (
-            ctypes.c_void_p,
-            ctypes.c_size_t,
-            ctypes.c_uint,
-            ctypes.c_int,
-            ctypes.c_uint,
-            ctypes.c_uint,
-            ctypes.POINTER(ctypes.c_uint),
-            ctypes.c_void_p,
-        )
-        self.sample_rate = self.lib.espeak_Initialize(
-            _AUDIO_OUTPUT_SYNCHRONOUS, 0, None, _INITIALIZE_PHONEME_EVENTS | _INITIALIZE_DONT_EXIT
-        )
-        if self.sample_rate <= 0:
-            raise RuntimeError("espeak-ng failed to initialise")
-        self.lock = threading.Lock()
-        self._chunks: list[np.ndarray] = []
-        self._events: list[tuple[int, str]] = []
-        self._n_samples = 0
-        # Keep a reference: ctypes callbacks are freed when the Python object dies.
-        self._callback = _Callback(self._on_synth)
-        self.lib.espeak_SetSynthCallback(self._callback)
-
-    def _on_synth(self, wav: ctypes.Array, n: int, events: ctypes.Array) -> int:
-        i = 0
-        while events[i].type != _EVENT_LIST_TERMINATED:
-            event = events[i]
-            if event.type == _EVENT_PHONEME:
-                name = event.id.string.decode("utf-8", errors="replace")
-                self._events.append((event.sample, name))
-            i += 1
-        if n > 0 and wav:
-            self._chunks.append(np.ctypeslib.as_array(wav, shape=(n,)).copy())
-            self._n_samples += n
-        return 0
-
-    def synth(
-        self, text: str, voice: str, rate_wpm: int
-    ) -> tuple[np.ndarray, list[tuple[int, str]]]:
-        """Speak `text` and return int16 samples plus (sample_index, phoneme) events."""
-        with self.lock:
-            self._chunks, self._events, self._n_samples = [], [], 0
-            if self.lib.espeak_SetVoiceByName(voice.encode()) != 0:
-                raise ValueError(f"espeak-ng has no voice {voice!r}")
-            self.lib.espeak_SetParameter(_PARAM_RATE, int(rate_wpm), 0)
-            data = text.encode("utf-8") + b"\0"
-            buf = ctypes.create_string_buffer(data)
-            err = self.lib.espeak_Synth(
-                buf, len(data), 0, _POS_CHARACTER, 0, _CHARS_UTF8, None, None
-            )
-            if err != 0:
-                raise RuntimeError(f"espeak_Synth failed with code {err}")
-            self.lib.espeak_Synchronize()
-            audio = np.concatenate(self._chunks) if self._chunks else np.zeros(0, np.int16)
-            return audio.astype(np.int16), list(self._events)
-
-
-_instance: _Espeak | None = None
-_instance_lock = threading.Lock()
-
-
-def _espeak() -> _Espeak:
-    global _instance
-    with _instance_lock:
-        if _instance is None:
-            _instance = _Espeak()
-        return _instance
 
 
 def language_of(voice: str) -> str:
@@ -216,10 +98,9 @@ def synthesize_array(
     text: str, voice: str, *, rate_wpm: int = 150
 ) -> tuple[np.ndarray, int, list[TruthPhone]]:
     """Speak `text`; return (float32 mono samples in -1..1, sample rate, truth phones)."""
-    engine = _espeak()
-    audio, events = engine.synth(text, voice, rate_wpm)
-    phones = _to_phones(events, len(audio), engine.sample_rate, language_of(voice))
-    return audio.astype(np.float32) / 32768.0, engine.sample_rate, phones
+    audio, sample_rate, events = espeak.synthesize(text, voice, rate_wpm=rate_wpm)
+    phones = _to_phones(events, len(audio), sample_rate, language_of(voice))
+    return audio.astype(np.float32) / 32768.0, sample_rate, phones
 
 
 def write_wav(path: str | Path, audio: np.ndarray, sample_rate: int) -> None:

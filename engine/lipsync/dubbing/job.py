@@ -30,6 +30,7 @@ from engine.lipsync.job_media import (
     load_mask,
     load_voice,
     short_side,
+    spoken_phones,
 )
 from engine.lipsync.speech.track import mouth_track
 from engine.lipsync.style import style_from_prompt
@@ -112,7 +113,12 @@ def render_dub(spec: JobSpec, ctx: JobContext) -> HandlerResult:
         n_out = frame_count(len(voice), ANALYSIS_RATE, fps)
     with ctx.stage(Stage.ANALYSING_SPEECH):
         track = mouth_track(
-            voice, ANALYSIS_RATE, fps, n_frames=n_out, expressiveness=style.expressiveness
+            voice,
+            ANALYSIS_RATE,
+            fps,
+            n_frames=n_out,
+            expressiveness=style.expressiveness,
+            phones=spoken_phones(spec.inputs["audio"]),
         )
     source_frames = math.ceil((info.duration or n_out / fps) * fps)
     with ctx.stage(Stage.TRACKING_FACES):

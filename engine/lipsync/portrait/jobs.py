@@ -7,6 +7,8 @@ progress as it goes. Bad input surfaces as a `LipsyncError` with a message for t
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 
 from engine.handlers import HandlerResult, JobContext, JobSpec, register
@@ -20,6 +22,7 @@ from engine.lipsync.job_media import (
     load_voice,
     output_cap,
     short_side,
+    spoken_phones,
 )
 from engine.lipsync.portrait.animator import PortraitAnimator, mouth_frames
 from engine.lipsync.portrait.duet import DuetAnimator
@@ -46,9 +49,9 @@ def sealed(openness: np.ndarray, threshold: float = LIP_SEAL) -> np.ndarray:
     return (opened**0.8).astype(np.float32)
 
 
-def _track(voice: np.ndarray, fps: float, n_frames: int) -> MouthTrack:
+def _track(voice: np.ndarray, fps: float, n_frames: int, source: Path) -> MouthTrack:
     # Neutral expressiveness here: the animator applies the prompt's style itself.
-    return mouth_track(voice, ANALYSIS_RATE, fps, n_frames=n_frames)
+    return mouth_track(voice, ANALYSIS_RATE, fps, n_frames=n_frames, phones=spoken_phones(source))
 
 
 @register("lipsync-image")
@@ -64,7 +67,7 @@ def render_portrait(spec: JobSpec, ctx: JobContext) -> HandlerResult:
         require_closable(face)
     with ctx.stage(Stage.ANALYSING_SPEECH):
         n_frames = frame_count(len(voice), ANALYSIS_RATE, fps)
-        track = _track(voice, fps, n_frames)
+        track = _track(voice, fps, n_frames, spec.inputs["audio"])
     size = fit_resolution(image.shape[1], image.shape[0], short_side(spec))
     with ctx.stage(Stage.RENDERING):
         animator = PortraitAnimator(
@@ -105,12 +108,12 @@ def render_duet(spec: JobSpec, ctx: JobContext) -> HandlerResult:
             soundtrack = soundtrack[: int(cap * OUTPUT_RATE)]
         n_frames = frame_count(len(soundtrack), OUTPUT_RATE, fps)
         sides = []
-        for voice, start in (
-            (left_voice, analysis.left_start),
-            (right_voice, analysis.right_start),
+        for voice, start, role in (
+            (left_voice, analysis.left_start, "left_audio"),
+            (right_voice, analysis.right_start, "right_audio"),
         ):
             own = frame_count(len(voice), ANALYSIS_RATE, fps)
-            track = _track(voice, fps, own)
+            track = _track(voice, fps, own, spec.inputs[role])
             start_frame = round(start / ANALYSIS_RATE * fps)
             placed = [
                 place_track(values, start_frame, n_frames, 0.0)

@@ -184,12 +184,15 @@ def mouth_track(
     *,
     n_frames: int | None = None,
     expressiveness: float = 1.0,
+    phones: list[Phone] | None = None,
 ) -> MouthTrack:
     """Turn speech into per-frame mouth parameters for a video at `fps`.
 
     `n_frames` defaults to round(duration * fps); pass the video's own count to match it
     exactly (extra frames past the audio rest). `expressiveness` scales how far the mouth
     opens and spreads (0.6 calm .. 1.4 lively); closures stay closed and silences at rest.
+    `phones`: when the speech was synthesized here, the synthesizer's own phones (exact
+    timings); otherwise they are recognised from the audio.
     """
     _validate(sample_rate, fps, n_frames, expressiveness)
     samples = _as_mono_float(audio)
@@ -199,7 +202,8 @@ def mouth_track(
     speech = _resample(_declip(samples), int(sample_rate))
     if speech.shape[0] == 0:  # a handful of samples at a high rate: nothing to show
         speech = np.zeros(1, np.float32)
-    phones = recognize_phones(speech)
+    if phones is None:
+        phones = recognize_phones(speech)
     curves = mouth_curves(phones, measure_loudness(speech), expressiveness=expressiveness)
     sampled = _sample(curves, fps, n_frames, duration_s)
     return MouthTrack(

@@ -1,0 +1,153 @@
+"""Speech made here from text, with the exact time of every phoneme in it.
+
+A video made from text needs no speech recognition: the synthesizer says which phoneme it
+speaks when, and those timings go through the same viseme and coarticulation path as the
+phones recognised in a recording. Voices ship with installed packages (nothing is
+downloaded): espeak-ng's 130-odd voices serve 100+ languages.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from engine.errors import InvalidInput
+from engine.tts import espeak
+from engine.tts.phones import arpabet
+
+# (ARPAbet phone, start_s, end_s): the shape `engine.lipsync.speech` takes its phones in.
+Phone = tuple[str, float, float]
+ESPEAK = "espeak-ng"
+ESPEAK_WPM = 175  # espeak's words per minute at speed 1.0
+MIN_SPEED, MAX_SPEED = 0.5, 2.0
+# When a language has several voices, the one a bare language tag means.
+_PREFERRED = {"en": "en-us", "fr": "fr-fr", "pt": "pt-br", "zh": "cmn", "es": "es"}
+
+
+@dataclass(frozen=True)
+class Voice:
+    id: str  # what requests name: "espeak:en-us"
+    language: str  # its main language tag ("en-us")
+    languages: tuple[str, ...]  # every tag it answers to, most specific first
+    engine: str
+    gender: str
+    native: str  # the engine's own name for it
+
+
+@dataclass(frozen=True)
+class Speech:
+    samples: np.ndarray  # float32 mono, -1..1
+    sample_rate: int
+    phones: list[Phone]  # ARPAbet phone, start_s, end_s (the synthesizer's own timings)
+    voice: Voice
+
+    @property
+    def seconds(self) -> float:
+        return self.samples.shape[0] / self.sample_rate
+
+
+@functools.cache
+def catalogue() -> tuple[Voice, ...]:
+    """Every voice this machine can speak with, sorted by language."""
+    found: list[Voice] = []
+    taken: set[str] = set()
+    for v in espeak.voices():
+        language = v.languages[0] if v.languages else v.name.lower()
+        # Its main language names it, unless another voice took that name (yue, twice).
+        name = language if language not in taken else v.name.lower()
+        taken.add(name)
+        found.append(
+            Voice(
+                id=f"espeak:{name}",
+                language=language,
+                languages=v.languages or (language,),
+                engine=ESPEAK,
+                gender=v.gender,
+                native=v.name,
+            )
+        )
+    return tuple(sorted(found, key=lambda voice: voice.language))
+
+
+def languages() -> list[str]:
+    return sorted({tag for voice in catalogue() for tag in voice.languages})
+
+
+def choose(voice: str | None = None, language: str | None = None) -> Voice:
+    """The voice a request names, or the best one for its language (English if neither).
+
+    An unknown voice or language is refused with what exists, so the caller can pick.
+    """
+    voices = catalogue()
+    if voice:
+        for candidate in voices:
+            if candidate.id == voice or candidate.native == voice:
+                return candidate
+        raise InvalidInput(
+            f"unknown voice '{voice}'; GET /api/v1/tts/voices lists them "
+            f"(for example {', '.join(v.id for v in voices[:4])})",
+            code="unknown_voice",
+        )
+    tag = (language or "en").strip().lower().replace("_", "-")
+    preferred = _PREFERRED.get(tag, tag)
+    for wanted in (preferred, tag):
+        for candidate in voices:
+            if candidate.language == wanted:
+                return candidate
+    for candidate in voices:
+        if tag in candidate.languages:
+            return candidate
+    raise InvalidInput(
+        f"no voice speaks '{language}'; these languages have one: {', '.join(languages())}",
+        code="unknown_language",
+    )
+
+
+def speak(text: str, voice: Voice, *, speed: float = 1.0) -> Speech:
+    """Say `text` with `voice`; the phones carry the synthesizer's timings."""
+    if not MIN_SPEED <= speed <= MAX_SPEED:
+        raise InvalidInput(f"speed must be between {MIN_SPEED} and {MAX_SPEED}")
+    if not text.strip():
+        raise InvalidInput("the text is empty")
+    pcm, rate, events = espeak.synthesize(text, voice.native, rate_wpm=round(ESPEAK_WPM * speed))
+    samples = pcm.astype(np.float32) / 32768.0
+    return Speech(samples, rate, _phones(events, len(pcm), rate), voice)
+
+
+def _phones(events: list[tuple[int, str]], n_samples: int, rate: int) -> list[Phone]:
+    """Start-only phoneme events as (phone, start, end), silence at both ends."""
+    timed = [(min(max(at, 0), n_samples), arpabet(name)) for at, name in events]
+    timed = [(at, phone) for at, phone in timed if phone is not None]
+    phones: list[Phone] = []
+    edges = [at for at, _ in timed] + [n_samples]
+    if not timed or edges[0] > 0:
+        phones.append(("SIL", 0.0, (edges[0] if timed else n_samples) / rate))
+    for (start, phone), end in zip(timed, edges[1:], strict=True):
+        if end <= start:
+            continue
+        if phones and phones[-1][0] == phone == "SIL":
+            phones[-1] = ("SIL", phones[-1][1], end / rate)
+            continue
+        phones.append((str(phone), start / rate, end / rate))
+    return phones
+
+
+def phones_path(voice: Path) -> Path:
+    """Where the phones of a voice file made here are kept: beside it."""
+    return voice.with_name(voice.name + ".phones.json")
+
+
+def save_phones(voice: Path, phones: list[Phone]) -> None:
+    phones_path(voice).write_text(json.dumps(phones))
+
+
+def load_phones(voice: Path) -> list[Phone] | None:
+    """The synthesizer's phones of a voice made here, or None (a recording)."""
+    side = phones_path(Path(voice))
+    if not side.is_file():
+        return None
+    return [(str(p), float(start), float(end)) for p, start, end in json.loads(side.read_text())]

@@ -1,0 +1,115 @@
+"""Text in, talking video out, through the real service: speech made here (espeak-ng) with
+the synthesizer's own phoneme timings, priced on its length, in five languages."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import av
+import pytest
+
+from engine import tts
+from engine.errors import InvalidInput
+from engine.job_request import JobRequest, SpokenText
+from engine.service import Service
+from tests.conftest import make_settings
+from tests.support.media import face_photo_path
+
+SENTENCES = {
+    "en": "Bob bought a big map, and Pam paid for it.",
+    "es": "Pedro compró un mapa bonito para su mamá.",
+    "tr": "Babam bana mavi bir balon aldı.",
+    "ko": "안녕하세요, 만나서 반갑습니다.",
+    "ja": "こんにちは、はじめまして。",
+}
+
+
+def _portrait(speech: dict[str, SpokenText]) -> JobRequest:
+    return JobRequest(
+        model="lipsync-image", inputs={"image": str(face_photo_path())}, speech=speech
+    )
+
+
+@pytest.fixture
+async def renderer(tmp_path: Path) -> Service:
+    service = await Service.open(make_settings(tmp_path / "d", workers={"plugins": []}))
+    await service.start_workers()
+    yield service  # type: ignore[misc]
+    await service.close()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("language", sorted(SENTENCES))
+async def test_a_typed_line_becomes_a_talking_portrait(renderer: Service, language: str) -> None:
+    account = (await renderer.create_api_key("k", 1000)).key.account_id
+    job = await renderer.submit(
+        account,
+        _portrait({"audio": SpokenText(SENTENCES[language], language=language)}),
+        local_dirs=[face_photo_path().parent],
+    )
+    voice = renderer.storage.root / job.inputs["audio"]
+    assert tts.load_phones(voice), "the synthesizer's phones are kept beside the voice"
+    with av.open(str(voice)) as spoken:
+        seconds = spoken.duration / 1e6
+    assert job.estimate_seconds == pytest.approx(seconds, abs=0.05)
+    done = await renderer.wait(job.id, timeout=180)
+    assert done.status == "completed", done.error
+    assert done.output_seconds == pytest.approx(seconds, abs=0.1)
+    assert done.charged == job.estimate
+
+
+@pytest.mark.parametrize(
+    ("speech", "message"),
+    [
+        ({"audio": SpokenText("Hello", voice="espeak:xx-nowhere")}, "unknown voice"),
+        ({"audio": SpokenText("Hello", language="xx")}, "no voice speaks 'xx'"),
+        ({"audio": SpokenText("   ")}, "empty"),
+        ({"audio": SpokenText("Hello", speed=5.0)}, "speed must be between"),
+        ({"audio": SpokenText("Hi"), "image": SpokenText("Hi")}, "takes no text for 'image'"),
+        ({"audio": SpokenText("a" * 3001)}, "at most 3000"),
+    ],
+)
+async def test_bad_text_is_refused_before_anything_is_spoken_or_charged(
+    service: Service, speech: dict[str, SpokenText], message: str
+) -> None:
+    account = (await service.create_api_key("k", 100)).key.account_id
+    with pytest.raises(InvalidInput, match=message):
+        await service.submit(account, _portrait(speech), local_dirs=[face_photo_path().parent])
+    assert await service.list_jobs(account) == []
+    assert (await service.get_account(account)).balance == 100
+
+
+async def test_a_voice_is_either_a_file_or_a_text(service: Service, tone: Path) -> None:
+    account = (await service.create_api_key("k", 100)).key.account_id
+    request = JobRequest(
+        model="lipsync-image",
+        inputs={"image": str(face_photo_path()), "audio": str(tone)},
+        speech={"audio": SpokenText("Hello there")},
+    )
+    with pytest.raises(InvalidInput, match="either a file or text"):
+        await service.submit(account, request, local_dirs=[face_photo_path().parent, tone.parent])
+
+
+async def test_speech_alone_is_charged_per_second_and_usable_as_a_voice(service: Service) -> None:
+    account = (await service.create_api_key("k", 100)).key.account_id
+    spoken = await service.synthesize(account, SpokenText("Hello there, how are you today?"))
+    assert spoken.voice.id == "espeak:en-us" and 1.0 < spoken.seconds < 4.0
+    per_second = service.settings.tts.credits_per_second
+    assert spoken.credits == per_second * max(1, -(-spoken.seconds // 1))
+    assert (await service.get_account(account)).balance == 100 - spoken.credits
+    estimate = await service.estimate(
+        JobRequest(
+            model="lipsync-image",
+            inputs={"image": str(face_photo_path()), "audio": spoken.url},
+        ),
+        local_dirs=[face_photo_path().parent],
+    )
+    assert estimate.output_seconds == pytest.approx(spoken.seconds, abs=0.05)
+
+
+def test_every_voice_in_the_catalogue_answers_to_its_own_id() -> None:
+    voices = tts.catalogue()
+    assert len(voices) > 50  # espeak-ng alone speaks 100+ languages
+    for language in SENTENCES:
+        assert tts.choose(language=language).language.startswith(language)
+    assert all(tts.choose(voice=voice.id) == voice for voice in voices)
