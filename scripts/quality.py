@@ -21,7 +21,7 @@ with MediaPipe and measure the inner-lip gap (in face heights), and score it:
   to four frames).
 
 Usage: python -m scripts.quality [--photos hopper astronaut ...] [--langs en es real]
-           [--out DIR]
+           [--out DIR] [--text]
 """
 
 from __future__ import annotations
@@ -36,17 +36,27 @@ from pathlib import Path
 
 import numpy as np
 
+from engine import tts
 from engine.config import load_settings
 from engine.handlers import JobContext, JobSpec, get_handler, load_handlers
 from engine.job_request import normalize_params
 from engine.lipsync.faces import detect_faces
 from engine.media import iter_video_frames, probe
+from engine.tts import espeak
 from tests.support import real_media
-from tests.support.espeak_truth import TruthPhone, score_open_track, synthesize_array, write_wav
+from tests.support.espeak_truth import (
+    TruthPhone,
+    language_of,
+    score_open_track,
+    synthesize_array,
+    truth_phones,
+    write_wav,
+)
 from tests.support.forced_align import align, snap_share
 from tests.support.media import face_photo_paths
 
 CLOSED_BELOW = 0.02
+TRUTH_WPM = 150  # the rate tests.support.espeak_truth speaks at
 OPEN_ABOVE = 0.05
 PADDING_S = 0.6
 
@@ -80,12 +90,27 @@ class Row:
     snap: float = float("nan")
 
 
-def speech_with_silence(text: str, voice: str, path: Path) -> tuple[list[TruthPhone], float]:
-    """espeak speech padded with silence on both sides; returns truth phones and duration."""
-    audio, rate, phones = synthesize_array(text, voice)
+def speech_with_silence(
+    text: str, voice: str, path: Path, *, as_text: bool = False
+) -> tuple[list[TruthPhone], float]:
+    """espeak speech padded with silence on both sides; returns truth phones and duration.
+
+    `as_text`: the clip stands for a video made from typed text: the service's own speech
+    path (`engine.tts`, the same espeak-ng at the same rate, so the truth still holds) and
+    its phones kept beside the WAV, where the renderer takes them instead of recognising."""
+    if as_text:
+        pcm, rate, events = espeak.synthesize(text, voice, rate_wpm=TRUTH_WPM)
+        audio = pcm.astype(np.float32) / 32768.0
+        phones = truth_phones(events, len(pcm), rate, language_of(voice))
+    else:
+        audio, rate, phones = synthesize_array(text, voice)
     pad = np.zeros(int(PADDING_S * rate), audio.dtype)
     padded = np.concatenate([pad, audio, pad])
     write_wav(path, padded, rate)
+    if as_text:  # one synthesis: the truth and the service's phones come from its events
+        spoken = tts.timed_phones(events, len(pcm), rate)
+        shifted = [(name, start + PADDING_S, end + PADDING_S) for name, start, end in spoken]
+        tts.save_phones(path, [("SIL", 0.0, PADDING_S), *shifted])
     return phones, len(padded) / rate
 
 
@@ -169,7 +194,7 @@ def photo_paths(out: Path) -> dict[str, Path]:
 
 
 def voices(
-    languages: list[str], out: Path
+    languages: list[str], out: Path, *, as_text: bool = False
 ) -> list[tuple[str, int, Path, list[TruthPhone], float, float]]:
     """(language, number, wav, truth phones, seconds, offset of the truth) per clip."""
     clips = []
@@ -182,15 +207,17 @@ def voices(
             continue
         for number, text in enumerate(SENTENCES[language]):
             voice = out / f"{language}{number}.wav"
-            phones, seconds = speech_with_silence(text, language, voice)
+            phones, seconds = speech_with_silence(text, language, voice, as_text=as_text)
             clips.append((language, number, voice, phones, seconds, PADDING_S))
     return clips
 
 
-def evaluate(photos: list[str], languages: list[str], out: Path) -> list[Row]:
+def evaluate(
+    photos: list[str], languages: list[str], out: Path, *, as_text: bool = False
+) -> list[Row]:
     paths = photo_paths(out)
     rows: list[Row] = []
-    for language, number, voice, phones, seconds, offset in voices(languages, out):
+    for language, number, voice, phones, seconds, offset in voices(languages, out, as_text=as_text):
         for photo in photos:
             video = out / f"{photo}_{language}{number}.mp4"
             wall = render_local(
@@ -257,14 +284,20 @@ def main(argv: list[str] | None = None) -> int:
         "--langs", nargs="+", default=["en", "es", "real"], help="en, es (espeak), real"
     )
     parser.add_argument("--out", help="keep the rendered videos here")
+    parser.add_argument(
+        "--text",
+        action="store_true",
+        help="as videos made from typed text: mouths timed on the synthesizer's own phones "
+        "(espeak clips only)",
+    )
     args = parser.parse_args(argv)
     if args.out:
         out = Path(args.out)
         out.mkdir(parents=True, exist_ok=True)
-        print_table(evaluate(args.photos, args.langs, out))
+        print_table(evaluate(args.photos, args.langs, out, as_text=args.text))
     else:
         with tempfile.TemporaryDirectory(prefix="lipsync-quality-") as tmp:
-            print_table(evaluate(args.photos, args.langs, Path(tmp)))
+            print_table(evaluate(args.photos, args.langs, Path(tmp), as_text=args.text))
     return 0
 
 

@@ -115,10 +115,10 @@ def speak(text: str, voice: Voice, *, speed: float = 1.0) -> Speech:
         raise InvalidInput("the text is empty")
     pcm, rate, events = espeak.synthesize(text, voice.native, rate_wpm=round(ESPEAK_WPM * speed))
     samples = pcm.astype(np.float32) / 32768.0
-    return Speech(samples, rate, _phones(events, len(pcm), rate), voice)
+    return Speech(samples, rate, timed_phones(events, len(pcm), rate), voice)
 
 
-def _phones(events: list[tuple[int, str]], n_samples: int, rate: int) -> list[Phone]:
+def timed_phones(events: list[tuple[int, str]], n_samples: int, rate: int) -> list[Phone]:
     """Start-only phoneme events as (phone, start, end), silence at both ends."""
     timed = [(min(max(at, 0), n_samples), arpabet(name)) for at, name in events]
     timed = [(at, phone) for at, phone in timed if phone is not None]

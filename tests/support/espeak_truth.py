@@ -68,7 +68,7 @@ def classify(phoneme: str, language: str) -> Kind:
     return "other"
 
 
-def _to_phones(
+def truth_phones(
     events: list[tuple[int, str]], n_samples: int, sample_rate: int, language: str
 ) -> list[TruthPhone]:
     """Turn start-only events into intervals; pad both ends with silence."""
@@ -99,7 +99,7 @@ def synthesize_array(
 ) -> tuple[np.ndarray, int, list[TruthPhone]]:
     """Speak `text`; return (float32 mono samples in -1..1, sample rate, truth phones)."""
     audio, sample_rate, events = espeak.synthesize(text, voice, rate_wpm=rate_wpm)
-    phones = _to_phones(events, len(audio), sample_rate, language_of(voice))
+    phones = truth_phones(events, len(audio), sample_rate, language_of(voice))
     return audio.astype(np.float32) / 32768.0, sample_rate, phones
 
 
