@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 APT_PACKAGES := espeak-ng libgl1 libglib2.0-0 libegl1 libgles2 wrk chromium fonts-dejavu-core
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: setup serve worker test test-unit lint format bench demo quality dub-quality real-media clean
+.PHONY: setup serve worker test test-unit lint format bench demo quality quality-text dub-quality real-media clean
 
 setup: $(STAMP)
 
@@ -62,6 +62,9 @@ demo: $(STAMP) $(MEDIA_STAMP)
 
 quality: $(STAMP) $(MEDIA_STAMP)
 	$(BIN)/python -m scripts.quality
+
+quality-text: $(STAMP) $(MEDIA_STAMP)
+	$(BIN)/python -m scripts.quality --langs en es --text
 
 dub-quality: $(STAMP) $(MEDIA_STAMP)
 	$(BIN)/python -m scripts.dub_quality
