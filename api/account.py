@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from api import examples
 from api.auth import authenticate
 from api.errors import ApiError, error_responses
+from api.speech import pop_speech
 from api.studio import ROLE_FIELDS, ImageForm, JobId, MultiForm, VideoForm, studio_job
 from api.views import iso, job_detail
 from engine.job_request import JobRequest
@@ -144,10 +145,12 @@ async def estimate(
     estimate counts against the key's submission budget (429), since measuring the inputs
     means fetching and decoding them."""
     form = _FORMS[body.model].model_validate(body.formState).model_dump(exclude_none=True)
+    speech = pop_speech(form)
     inputs = {k: form.pop(k) for k in ROLE_FIELDS if k in form}
     service = _service(request)
     quote = await service.estimate(
-        JobRequest(model=body.model, inputs=inputs, params=form), account_id=key.account_id
+        JobRequest(model=body.model, inputs=inputs, params=form, speech=speech),
+        account_id=key.account_id,
     )
     account = await service.get_account(key.account_id)
     return {

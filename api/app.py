@@ -86,7 +86,7 @@ def create_app(
             "workers": now.workers,
         }
 
-    for router in (studio.router, dev.router, account.router, files.router):
+    for router in (studio.router, dev.router, dev.tts_router, account.router, files.router):
         app.include_router(router)
     return app
 

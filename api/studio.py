@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from api import examples
 from api.auth import authenticate
 from api.errors import error_responses
+from api.speech import Language, Speed, Text, VoiceId, pop_speech
 from api.submit import submit_job
 from api.views import studio_job, studio_status
 from engine.job_request import JobRequest
@@ -51,7 +52,11 @@ class _Common(BaseModel):
 
 class VideoForm(_Common):
     video: Url = Field(description="source video (MP4, MOV, WebM, MKV)")
-    audio: Url = Field(description="new voice (MP3, WAV, OGG, M4A, ...)")
+    audio: Url | None = Field(None, description="new voice (MP3, WAV, OGG, M4A, ...); or `text`")
+    text: Text | None = Field(None, description="what to say instead of `audio` (one of the two)")
+    voice: VoiceId | None = None
+    language: Language | None = None
+    speed: Speed | None = None
     sync_mode: SyncMode | None = Field(
         None,
         description="when the audio outlasts the video: play it back and forth (bounce, "
@@ -61,13 +66,24 @@ class VideoForm(_Common):
 
 class ImageForm(_Common):
     image: Url = Field(description="portrait photo (JPEG, PNG, WebP)")
-    audio: Url = Field(description="voice (MP3, WAV, OGG, M4A, ...)")
+    audio: Url | None = Field(None, description="voice (MP3, WAV, OGG, M4A, ...); or `text`")
+    text: Text | None = Field(None, description="what to say instead of `audio` (one of the two)")
+    voice: VoiceId | None = None
+    language: Language | None = None
+    speed: Speed | None = None
 
 
 class MultiForm(_Common):
     image: Url = Field(description="photo showing two people")
-    left_audio: Url = Field(description="voice of the person on the left")
-    right_audio: Url = Field(description="voice of the person on the right")
+    left_audio: Url | None = Field(None, description="voice of the person on the left")
+    right_audio: Url | None = Field(None, description="voice of the person on the right")
+    left_text: Text | None = Field(None, description="what the left one says, instead of audio")
+    right_text: Text | None = Field(None, description="what the right one says, instead of audio")
+    voice: VoiceId | None = Field(None, description="the voice of both texts")
+    left_voice: VoiceId | None = Field(None, description="the left text's voice (over `voice`)")
+    right_voice: VoiceId | None = Field(None, description="the right text's voice (over `voice`)")
+    language: Language | None = None
+    speed: Speed | None = None
     order: Order | None = Field(
         None, description="meanwhile (both at once, default), left_right or right_left"
     )
@@ -126,6 +142,7 @@ async def _submit(
     request: Request, key: ApiKeyInfo, model: str, body: _Envelope, idem: str | None
 ) -> dict:
     form = body.formState.model_dump(exclude_none=True)  # type: ignore[attr-defined]
+    speech = pop_speech(form)
     inputs = {k: form.pop(k) for k in ROLE_FIELDS if k in form}
     job = await submit_job(
         request,
@@ -137,6 +154,7 @@ async def _submit(
             webhook=body.webhook,
             idempotency_key=idem,
             source="studio",
+            speech=speech,
         ),
     )
     return {"id": job.id, "status": studio_status(job.status)}

@@ -78,6 +78,10 @@ def check_text(spoken: SpokenText, settings: Settings) -> None:
     """A text to speak: not empty, not longer than `tts.max_chars`, a voice that exists."""
     if not isinstance(spoken.text, str) or not spoken.text.strip():
         raise InvalidInput("the text to speak is empty")
+    try:
+        spoken.text.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate, which JSON can carry and UTF-8 cannot
+        raise InvalidInput("the text holds characters that are not valid Unicode") from None
     if len(spoken.text) > settings.tts.max_chars:
         raise InvalidInput(
             f"the text is {len(spoken.text)} characters; at most {settings.tts.max_chars}"

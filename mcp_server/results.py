@@ -47,6 +47,18 @@ class JobList(BaseModel):
     jobs: list[JobResult] = Field(description="Newest first.")
 
 
+class VoiceInfo(BaseModel):
+    id: str = Field(description="Pass this as `voice` to a job tool.")
+    language: str = Field(description="Its main language tag.")
+    languages: list[str] = Field(description="Every tag it answers to.")
+    engine: str
+    gender: str
+
+
+class VoiceList(BaseModel):
+    voices: list[VoiceInfo]
+
+
 class Balance(BaseModel):
     credits: int = Field(description="Credits available to spend now.")
     plan: str

@@ -15,8 +15,8 @@ from mcp_types import CallToolResult, ToolAnnotations
 from pydantic import Field
 
 from engine.vocabulary import Model, Order, Resolution, Role, Status, SyncMode
-from mcp_server.results import Balance, CostEstimate, JobList, JobResult, one_of
-from mcp_server.tools import MAX_WAIT_SECONDS, LipsyncTools, ToolFn
+from mcp_server.results import Balance, CostEstimate, JobList, JobResult, VoiceList, one_of
+from mcp_server.tools import MAX_WAIT_SECONDS, LipsyncTools, Texts, ToolFn
 
 
 def register(mcp: MCPServer, tools: LipsyncTools) -> None:
@@ -67,6 +67,31 @@ def register(mcp: MCPServer, tools: LipsyncTools) -> None:
         float | None, Field(gt=0, description="Cut the output after this many seconds.")
     ]
     Mask = optional_ref("Optional mask image: only its white area may change.")
+
+    def say(what: str) -> Any:
+        return Annotated[
+            str | None,
+            Field(
+                description=f"{what} Spoken here (espeak-ng, exact lip timings), at most "
+                f"{service.settings.tts.max_chars} characters."
+            ),
+        ]
+
+    Voice = Annotated[
+        str | None,
+        Field(
+            max_length=64,
+            description="With text: a voice id from list_voices, e.g. 'espeak:es'.",
+        ),
+    ]
+    Language = Annotated[
+        str | None,
+        Field(
+            max_length=64,
+            description="With text: a language tag ('en', 'es', 'tr', 'ko', 'ja'...); its "
+            "best voice speaks. English if neither voice nor language is given.",
+        ),
+    ]
     Wait = Annotated[
         float,
         Field(
@@ -114,7 +139,12 @@ def register(mcp: MCPServer, tools: LipsyncTools) -> None:
     async def lipsync_video(
         ctx: Context,
         video: ref("The video whose speaker should say the new audio."),
-        audio: ref("The new voice (any audio file, or a video with sound)."),
+        audio: optional_ref(
+            "The new voice (any audio file, or a video with sound); or give text."
+        ) = None,
+        text: say("What the speaker should say, instead of audio.") = None,
+        voice: Voice = None,
+        language: Language = None,
         mask_image: Mask = None,
         sync_mode: Annotated[
             one_of(SyncMode) | None,
@@ -131,8 +161,9 @@ def register(mcp: MCPServer, tools: LipsyncTools) -> None:
         wait_seconds: Wait = 0,
         idempotency_key: Idempotency = None,
     ) -> JobOutput:
-        """Re-voice a video: the speaker's lips follow the new audio. The output lasts as
-        long as the audio. Returns the job at once, or its result with wait_seconds."""
+        """Re-voice a video: the speaker's lips follow the new audio, or a text spoken here
+        (give one of audio or text). The output lasts as long as the voice. Returns the job
+        at once, or its result with wait_seconds."""
         return await tools.submit(
             ctx,
             Model.VIDEO,
@@ -147,13 +178,19 @@ def register(mcp: MCPServer, tools: LipsyncTools) -> None:
             },
             wait_seconds=wait_seconds,
             idempotency_key=idempotency_key,
+            texts=Texts({Role.AUDIO: text}, voice, language),
         )
 
     @tool(title="Make a photo talk", annotations=submits)
     async def lipsync_image(
         ctx: Context,
         image: ref("A photo with one clearly visible face."),
-        audio: ref("What the face should say (any audio file, or a video with sound)."),
+        audio: optional_ref(
+            "What the face should say (any audio file, or a video with sound); or give text."
+        ) = None,
+        text: say("What the face should say, instead of audio.") = None,
+        voice: Voice = None,
+        language: Language = None,
         mask_image: Mask = None,
         resolution: Size = None,
         fps: Fps = None,
@@ -163,8 +200,9 @@ def register(mcp: MCPServer, tools: LipsyncTools) -> None:
         wait_seconds: Wait = 0,
         idempotency_key: Idempotency = None,
     ) -> JobOutput:
-        """Turn a portrait photo and a voice into a talking-head MP4 (lips, blinks, a
-        little head motion). Returns the job at once, or its result with wait_seconds."""
+        """Turn a portrait photo and a voice (an audio file, or a text spoken here: give one
+        of audio or text) into a talking-head MP4 (lips, blinks, a little head motion).
+        Returns the job at once, or its result with wait_seconds."""
         return await tools.submit(
             ctx,
             Model.IMAGE,
@@ -178,14 +216,19 @@ def register(mcp: MCPServer, tools: LipsyncTools) -> None:
             },
             wait_seconds=wait_seconds,
             idempotency_key=idempotency_key,
+            texts=Texts({Role.AUDIO: text}, voice, language),
         )
 
     @tool(title="Make two people in a photo talk", annotations=submits)
     async def lipsync_image_multi(
         ctx: Context,
         image: ref("A photo showing two people side by side."),
-        left_audio: ref("What the person on the left says."),
-        right_audio: ref("What the person on the right says."),
+        left_audio: optional_ref("What the person on the left says; or give left_text.") = None,
+        right_audio: optional_ref("What the person on the right says; or give right_text.") = None,
+        left_text: say("What the person on the left says, instead of left_audio.") = None,
+        right_text: say("What the person on the right says, instead of right_audio.") = None,
+        voice: Voice = None,
+        language: Language = None,
         order: Annotated[
             one_of(Order) | None,
             Field(
@@ -202,8 +245,10 @@ def register(mcp: MCPServer, tools: LipsyncTools) -> None:
         wait_seconds: Wait = 0,
         idempotency_key: Idempotency = None,
     ) -> JobOutput:
-        """Turn a photo of two people and two voices into a conversation video. Returns the
-        job at once, or its result with wait_seconds."""
+        """Turn a photo of two people and two voices into a conversation video; each voice is
+        an audio file or a text spoken here (give one of left_audio or left_text, and one of
+        right_audio or right_text). Returns the job at once, or its result with
+        wait_seconds."""
         return await tools.submit(
             ctx,
             Model.IMAGE_MULTI,
@@ -223,6 +268,9 @@ def register(mcp: MCPServer, tools: LipsyncTools) -> None:
             },
             wait_seconds=wait_seconds,
             idempotency_key=idempotency_key,
+            texts=Texts(
+                {Role.LEFT_AUDIO: left_text, Role.RIGHT_AUDIO: right_text}, voice, language
+            ),
         )
 
     @tool(title="Get a job", annotations=reads)
@@ -269,6 +317,11 @@ def register(mcp: MCPServer, tools: LipsyncTools) -> None:
         audio: optional_ref("lipsync-video / lipsync-image: the voice.") = None,
         left_audio: optional_ref("lipsync-image-multi: the left voice.") = None,
         right_audio: optional_ref("lipsync-image-multi: the right voice.") = None,
+        text: say("lipsync-video / lipsync-image: what to say, instead of audio.") = None,
+        left_text: say("lipsync-image-multi: the left text, instead of left_audio.") = None,
+        right_text: say("lipsync-image-multi: the right text, instead of right_audio.") = None,
+        voice: Voice = None,
+        language: Language = None,
         order: Annotated[
             one_of(Order) | None,
             Field(description="lipsync-image-multi only."),
@@ -288,4 +341,21 @@ def register(mcp: MCPServer, tools: LipsyncTools) -> None:
                 Role.RIGHT_AUDIO: right_audio,
             },
             {"order": order, "resolution": resolution, "max_duration": max_duration},
+            Texts(
+                {Role.AUDIO: text, Role.LEFT_AUDIO: left_text, Role.RIGHT_AUDIO: right_text},
+                voice,
+                language,
+            ),
         )
+
+    @tool(title="List voices for text", annotations=reads)
+    async def list_voices(
+        ctx: Context,
+        language: Annotated[
+            str | None,
+            Field(max_length=64, description="Only voices for this language tag, e.g. 'es'."),
+        ] = None,
+    ) -> Annotated[CallToolResult, VoiceList]:
+        """The voices a job tool's text can be spoken with (their ids go in `voice`), with
+        the languages each speaks."""
+        return await tools.list_voices(language)

@@ -19,8 +19,9 @@ from typing import Any
 from mcp.server.mcpserver import Context
 from mcp_types import CallToolResult, ContentBlock, ImageContent, ResourceLink, TextContent
 
-from engine.errors import LipsyncError
-from engine.job_request import JobRequest
+from engine import tts
+from engine.errors import InvalidInput, LipsyncError
+from engine.job_request import JobRequest, SpokenText
 from engine.jobs import Job
 from engine.service import Service
 from engine.vocabulary import Model, Status
@@ -30,6 +31,8 @@ from mcp_server.results import (
     CostEstimate,
     JobList,
     JobResult,
+    VoiceInfo,
+    VoiceList,
     structured,
     summary,
     tool_error,
@@ -67,6 +70,42 @@ def _present(values: Mapping[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in values.items() if value not in (None, "")}
 
 
+@dataclass(frozen=True)
+class Texts:
+    """What a job tool's text arguments ask to be spoken: voice role -> text, a voice (or one
+    per role) and a language, for the roles sent as text instead of an audio reference."""
+
+    texts: Mapping[str, str | None]
+    voice: str | None = None
+    language: str | None = None
+    voices: Mapping[str, str | None] | None = None
+
+    def speech(self) -> dict[str, SpokenText]:
+        speech: dict[str, SpokenText] = {}
+        for role, text in self.texts.items():
+            if text is None:
+                continue
+            voice = (self.voices or {}).get(role) or self.voice or None
+            for value in (text, voice, self.language):
+                if value is not None and not _encodable(value):
+                    raise InvalidInput("the text, voice and language must be valid Unicode")
+            speech[role] = SpokenText(text, voice, self.language or None)
+        if not speech and (self.voice or self.language or any((self.voices or {}).values())):
+            raise InvalidInput("voice and language go with a text to speak")
+        return speech
+
+
+def _encodable(value: str) -> bool:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+NO_TEXT = Texts({})
+
+
 class LipsyncTools:
     """What the tools do, independent of the MCP signatures that `register` declares."""
 
@@ -92,6 +131,7 @@ class LipsyncTools:
         *,
         wait_seconds: float,
         idempotency_key: str | None,
+        texts: Texts = NO_TEXT,
     ) -> CallToolResult:
         """Queue a job (fetching its inputs first), then optionally wait, reporting progress."""
         try:
@@ -104,6 +144,7 @@ class LipsyncTools:
                 params=_present(params),
                 idempotency_key=idempotency_key or None,
                 source=SOURCE,
+                speech=texts.speech(),
             )
             job = await self.service.submit(
                 caller.account_id,
@@ -180,12 +221,45 @@ class LipsyncTools:
         )
         return structured(balance, f"{account.balance} credits available ({account.plan} plan).")
 
+    async def list_voices(self, language: str | None) -> CallToolResult:
+        tag = (language or "").strip().lower().replace("_", "-")
+        found = [
+            VoiceInfo(
+                id=v.id,
+                language=v.language,
+                languages=list(v.languages),
+                engine=v.engine,
+                gender=v.gender,
+            )
+            for v in self.service.voices()
+            if not tag or any(t == tag or t.startswith(f"{tag}-") for t in v.languages)
+        ]
+        if not found:
+            return tool_error(
+                f"no voice speaks '{language}'; these languages have one: "
+                f"{', '.join(tts.languages())}"
+            )
+        listing = VoiceList(voices=found)
+        shown = ", ".join(f"{v.id} ({v.language})" for v in found[:40])
+        more = f" and {len(found) - 40} more" if len(found) > 40 else ""
+        return structured(listing, f"{len(found)} voice(s): {shown}{more}.")
+
     async def estimate_cost(
-        self, ctx: Context, model: str, inputs: Mapping[str, str | None], params: Mapping[str, Any]
+        self,
+        ctx: Context,
+        model: str,
+        inputs: Mapping[str, str | None],
+        params: Mapping[str, Any],
+        texts: Texts = NO_TEXT,
     ) -> CallToolResult:
         try:
             caller = await self.resolve_caller(ctx)
-            request = JobRequest(model=model, inputs=_present(inputs), params=_present(params))
+            request = JobRequest(
+                model=model,
+                inputs=_present(inputs),
+                params=_present(params),
+                speech=texts.speech(),
+            )
             estimate = await self.service.estimate(
                 request,
                 local_dirs=self.local_dirs,

@@ -46,6 +46,7 @@ TOOLS = {
     "cancel_job",
     "get_balance",
     "estimate_cost",
+    "list_voices",
 }
 
 
@@ -203,7 +204,7 @@ async def test_lists_every_tool_with_typed_described_parameters(scripted: Door) 
     tools = {tool.name: tool for tool in (await scripted.client.list_tools()).tools}
     assert set(tools) == TOOLS
     image = tools["lipsync_image"]
-    assert set(image.input_schema["required"]) == {"image", "audio"}
+    assert set(image.input_schema["required"]) == {"image"}  # audio, or text to speak
     properties = image.input_schema["properties"]
     assert {"wait_seconds", "idempotency_key", "resolution", "seed", "fps"} <= set(properties)
     assert all(spec.get("description") for spec in properties.values())
@@ -212,11 +213,11 @@ async def test_lists_every_tool_with_typed_described_parameters(scripted: Door) 
     resolutions = next(a for a in properties["resolution"]["anyOf"] if "enum" in a)["enum"]
     assert resolutions == ["480p", "720p", "1080p"]
     multi = tools["lipsync_image_multi"].input_schema
-    assert set(multi["required"]) == {"image", "left_audio", "right_audio"}
+    assert set(multi["required"]) == {"image"}
     orders = next(a for a in multi["properties"]["order"]["anyOf"] if "enum" in a)["enum"]
     assert orders == ["meanwhile", "left_right", "right_left"]
     video = tools["lipsync_video"].input_schema
-    assert set(video["required"]) == {"video", "audio"} and "sync_mode" in video["properties"]
+    assert set(video["required"]) == {"video"} and "sync_mode" in video["properties"]
     for name in ("lipsync_video", "lipsync_image", "lipsync_image_multi", "get_job"):
         output = tools[name].output_schema
         assert {"job_id", "status", "output_url", "credits_charged"} <= set(output["properties"])
