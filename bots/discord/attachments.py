@@ -49,6 +49,31 @@ class Wanted:
     kind: str  # "image" | "video" | "audio" (the engine's `input_kinds`)
 
 
+@dataclass(frozen=True)
+class VoiceOption:
+    """A voice role as typed: a sound file (`wanted.option`) or a line to speak
+    (`text_option`); exactly one of the two."""
+
+    wanted: Wanted
+    attachment: discord.Attachment | None
+    text: str | None
+    text_option: str
+
+    def chosen(self) -> discord.Attachment | str:
+        """The file or the text, refusing neither or both."""
+        has_text = bool(self.text and self.text.strip())
+        if self.attachment is not None and has_text:
+            raise AttachmentRefused(
+                f"Give either `{self.wanted.option}` (a sound file) or `{self.text_option}` "
+                "(what to say), not both."
+            )
+        if self.attachment is None and not has_text:
+            raise AttachmentRefused(
+                f"Give `{self.wanted.option}` (a sound file) or `{self.text_option}` (what to say)."
+            )
+        return self.attachment if self.attachment is not None else (self.text or "").strip()
+
+
 def media_type(attachment: discord.Attachment) -> str:
     """The attachment's content type, from Discord or else guessed from its file name."""
     announced = (attachment.content_type or "").split(";")[0].strip().lower()

@@ -1,5 +1,8 @@
 """The slash-command tree: what users type, mapped onto the render flow and the engine.
 
+A voice is a sound file or a `text` the engine speaks (espeak-ng), exactly one per voice;
+`voice` picks who speaks the text (a language or a voice id, checked by the engine).
+
 Command layout (Discord allows a name to be either a command or a group, not both, and
 permissions can only be set per top-level command):
 
@@ -24,7 +27,7 @@ import discord
 from discord import app_commands
 
 from bots.discord import texts
-from bots.discord.attachments import Wanted
+from bots.discord.attachments import VoiceOption, Wanted
 from bots.discord.delivery import reply_privately
 from bots.discord.guild_settings import (
     MAX_COOLDOWN_SECONDS,
@@ -50,6 +53,8 @@ ORDER_CHOICES: dict[DuetOrder, str] = {
     DuetOrder.LEFT_RIGHT: "left first, then right",
     DuetOrder.RIGHT_LEFT: "right first, then left",
 }
+VOICE_HELP = "Voice for the text: a language (es, ja, tr) or a voice id (espeak:en-gb)"
+TEXT_HELP = "Or, instead of a sound file: what the person should say (spoken for you)"
 JOBS_SHOWN = 10
 MAX_GRANT = 1_000_000
 
@@ -70,6 +75,13 @@ def wanted(model: Model, role: Role, option: str | None = None) -> Wanted:
     return Wanted(option or role.value, role, input_kinds(model)[role])
 
 
+def _voice(
+    model: Model, role: Role, attachment: discord.Attachment | None, text: str | None, name: str
+) -> VoiceOption:
+    """The voice of `role`: the attachment option named after the role, or the text `name`."""
+    return VoiceOption(wanted(model, role), attachment, text, name)
+
+
 class LipsyncGroup(app_commands.Group):
     """`/lipsync image|video|duet`: parse the options, hand them to the render flow."""
 
@@ -81,6 +93,8 @@ class LipsyncGroup(app_commands.Group):
     @app_commands.describe(
         image="A photo with one clear face (JPEG, PNG or WebP)",
         audio="The voice (MP3, WAV, OGG, M4A, OPUS, or a video with sound)",
+        text=TEXT_HELP,
+        voice=VOICE_HELP,
         resolution="Output size (720p costs twice as much)",
         prompt="Optional style hint, e.g. 'calm' or 'expressive'",
     )
@@ -88,23 +102,26 @@ class LipsyncGroup(app_commands.Group):
         self,
         interaction: discord.Interaction,
         image: discord.Attachment,
-        audio: discord.Attachment,
+        audio: discord.Attachment | None = None,
+        text: str | None = None,
+        voice: str | None = None,
         resolution: ResolutionChoice = Resolution.P480,
         prompt: str | None = None,
     ) -> None:
         params: dict[str, object] = {"resolution": resolution}
         if prompt:
             params["prompt"] = prompt
-        files = [
-            (wanted(Model.IMAGE, Role.IMAGE), image),
-            (wanted(Model.IMAGE, Role.AUDIO), audio),
-        ]
-        await self.renderer.start(interaction, Order(Model.IMAGE, files, params))
+        files = [(wanted(Model.IMAGE, Role.IMAGE), image)]
+        voices = [_voice(Model.IMAGE, Role.AUDIO, audio, text, "text")]
+        order = Order(Model.IMAGE, files, params, voices, voice)
+        await self.renderer.start(interaction, order)
 
     @app_commands.command(name="video", description="Re-voice a video: its lips follow your audio")
     @app_commands.describe(
         video="A video showing the speaker's face (MP4, MOV, WebM or MKV)",
         audio="The new voice (MP3, WAV, OGG, M4A, OPUS, or a video with sound)",
+        text=TEXT_HELP,
+        voice=VOICE_HELP,
         resolution="Output size (720p costs twice as much)",
         mask="Optional black-and-white picture: only the white area may change",
     )
@@ -112,25 +129,28 @@ class LipsyncGroup(app_commands.Group):
         self,
         interaction: discord.Interaction,
         video: discord.Attachment,
-        audio: discord.Attachment,
+        audio: discord.Attachment | None = None,
+        text: str | None = None,
+        voice: str | None = None,
         resolution: ResolutionChoice = Resolution.P480,
         mask: discord.Attachment | None = None,
     ) -> None:
-        files = [
-            (wanted(Model.VIDEO, Role.VIDEO), video),
-            (wanted(Model.VIDEO, Role.AUDIO), audio),
-        ]
+        files = [(wanted(Model.VIDEO, Role.VIDEO), video)]
         if mask is not None:
             files.append((wanted(Model.VIDEO, Role.MASK_IMAGE, "mask"), mask))
-        order = Order(Model.VIDEO, files, {"resolution": resolution})
+        voices = [_voice(Model.VIDEO, Role.AUDIO, audio, text, "text")]
+        order = Order(Model.VIDEO, files, {"resolution": resolution}, voices, voice)
         await self.renderer.start(interaction, order)
 
     @app_commands.command(name="duet", description="Two people in one photo, each with a voice")
     @app_commands.describe(
         image="A photo showing exactly two faces",
+        order="Both at once, or one after the other",
         left_audio="The voice of the person on the left",
         right_audio="The voice of the person on the right",
-        order="Both at once, or one after the other",
+        left_text="Or what the person on the left should say (spoken for you)",
+        right_text="Or what the person on the right should say (spoken for you)",
+        voice=VOICE_HELP,
         resolution="Output size (720p costs twice as much)",
     )
     @app_commands.choices(
@@ -143,18 +163,22 @@ class LipsyncGroup(app_commands.Group):
         self,
         interaction: discord.Interaction,
         image: discord.Attachment,
-        left_audio: discord.Attachment,
-        right_audio: discord.Attachment,
         order: app_commands.Choice[str],
+        left_audio: discord.Attachment | None = None,
+        right_audio: discord.Attachment | None = None,
+        left_text: str | None = None,
+        right_text: str | None = None,
+        voice: str | None = None,
         resolution: ResolutionChoice = Resolution.P480,
     ) -> None:
-        files = [
-            (wanted(Model.IMAGE_MULTI, Role.IMAGE), image),
-            (wanted(Model.IMAGE_MULTI, Role.LEFT_AUDIO), left_audio),
-            (wanted(Model.IMAGE_MULTI, Role.RIGHT_AUDIO), right_audio),
+        model = Model.IMAGE_MULTI
+        files = [(wanted(model, Role.IMAGE), image)]
+        voices = [
+            _voice(model, Role.LEFT_AUDIO, left_audio, left_text, "left_text"),
+            _voice(model, Role.RIGHT_AUDIO, right_audio, right_text, "right_text"),
         ]
         params = {"resolution": resolution, "order": order.value}
-        await self.renderer.start(interaction, Order(Model.IMAGE_MULTI, files, params))
+        await self.renderer.start(interaction, Order(model, files, params, voices, voice))
 
 
 class CreditsGroup(app_commands.Group):

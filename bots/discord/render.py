@@ -19,23 +19,24 @@ import logging
 import shutil
 import tempfile
 import time
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import discord
 
 from bots.discord import texts
-from bots.discord.attachments import AttachmentRefused, Wanted, check, download
+from bots.discord.attachments import AttachmentRefused, VoiceOption, Wanted, check, download
 from bots.discord.delivery import Delivery, reply_privately
 from bots.discord.guild_settings import Claim, Gate, GuildSettingsStore, Refused
 from bots.discord.options import DoorOptions
+from engine.config import Settings
 from engine.errors import LipsyncError
-from engine.job_request import JobRequest
+from engine.job_request import JobRequest, SpokenText, check_text
 from engine.jobs import Job
 from engine.service import Service
-from engine.vocabulary import Model, Status
+from engine.vocabulary import Model, Role, Status
 
 log = logging.getLogger("lipsync.discord")
 
@@ -45,11 +46,39 @@ INCOMING_MAX_AGE = 3600.0  # a download folder older than this belongs to no liv
 
 @dataclass(frozen=True)
 class Order:
-    """One render command as typed: which model, which files for which roles, which params."""
+    """One render command as typed: which model, which files for which roles, which params;
+    each voice a file or a text (`voices`), spoken with `voice` (a voice id or a language)."""
 
     model: Model
     files: Sequence[tuple[Wanted, discord.Attachment]]
     params: dict[str, Any]
+    voices: Sequence[VoiceOption] = ()
+    voice: str | None = None
+    speech: Mapping[Role, SpokenText] = field(default_factory=dict)
+
+    def resolved(self, settings: Settings) -> Order:
+        """The voices sorted into files and texts, each text checked by the engine (length,
+        voice, language). Raises `AttachmentRefused` or the engine's `InvalidInput`."""
+        files = list(self.files)
+        speech: dict[Role, SpokenText] = {}
+        for option in self.voices:
+            chosen = option.chosen()
+            if isinstance(chosen, str):
+                speech[option.wanted.role] = spoken(chosen, self.voice)
+                check_text(speech[option.wanted.role], settings)
+            else:
+                files.append((option.wanted, chosen))
+        if self.voice and not speech:
+            names = " or ".join(f"`{o.text_option}`" for o in self.voices)
+            raise AttachmentRefused(f"`voice` is for {names}; leave it out with a sound file.")
+        return replace(self, files=files, voices=(), speech=speech)
+
+
+def spoken(text: str, voice: str | None) -> SpokenText:
+    """`voice` as typed: a voice id ("espeak:es") or a language ("es", "ja")."""
+    if voice and ":" in voice:
+        return SpokenText(text, voice=voice.strip())
+    return SpokenText(text, language=voice.strip() if voice else None)
 
 
 class Renderer:
@@ -72,10 +101,14 @@ class Renderer:
             await reply_privately(interaction, texts.wrong_channel(settings.channels))
             return
         try:
+            order = order.resolved(self.service.settings)
             for wanted, attachment in order.files:
                 check(attachment, wanted, self.options.max_attachment_bytes)
         except AttachmentRefused as exc:
             await reply_privately(interaction, str(exc))
+            return
+        except LipsyncError as exc:  # a text the engine will not speak
+            await reply_privately(interaction, texts.rejected(exc.message))
             return
         user = interaction.user
         account = await self.service.user_account(PLATFORM, user.id, user.name)
@@ -143,7 +176,11 @@ class Renderer:
                 )
                 inputs[wanted.role] = str(path)
             request = JobRequest(
-                model=order.model, inputs=inputs, params=order.params, source=PLATFORM
+                model=order.model,
+                inputs=inputs,
+                params=order.params,
+                source=PLATFORM,
+                speech=order.speech,
             )
             estimate = await self.service.estimate(request, local_dirs=[folder])
             account = await self.service.get_account(account_id)

@@ -5,6 +5,9 @@
     /duet  -> photo -> left voice -> right voice -> [together | left first | right first]
            -> [480p | 720p] -> price + balance -> [✅ | ✖]
 
+A voice may also be typed: the line is spoken by the engine (espeak-ng) with the best voice
+for the user's Telegram language, and the price panel then offers a few voices to pick from.
+
 The buttons live on one bot message per request (the panel), which is edited at each step
 and finally becomes the job's status message. Callback data carries the draft's id, so a
 tap on the buttons of an abandoned or already confirmed request does nothing (a double tap
@@ -20,7 +23,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 
 from bots.shared import inspect_media, megabytes
 from bots.telegram.delivery import Recipient, deliver, stop_button
-from bots.telegram.drafts import Draft, first_role, place
+from bots.telegram.drafts import Draft, first_role, place, voice_choices
 from bots.telegram.intake import FileTooBig, attachment_of, download, refuse_size
 from bots.telegram.limits import Limits
 from bots.telegram.runtime import (
@@ -30,11 +33,19 @@ from bots.telegram.runtime import (
     runtime,
     set_draft,
 )
-from bots.telegram.texts import language_of, t
-from engine.errors import Conflict, InsufficientCredits, LipsyncError, MediaError, NotFound
-from engine.job_request import input_kinds
+from bots.telegram.texts import TEXTS, language_of, t
+from engine import tts
+from engine.errors import (
+    Conflict,
+    InsufficientCredits,
+    InvalidInput,
+    LipsyncError,
+    MediaError,
+    NotFound,
+)
+from engine.job_request import SpokenText, check_text, input_kinds
 from engine.ratelimit import RateLimited
-from engine.vocabulary import CHAT_RESOLUTIONS, Order, Resolution
+from engine.vocabulary import CHAT_RESOLUTIONS, Order, Resolution, Role
 
 # -- files -----------------------------------------------------------------------------
 
@@ -127,12 +138,16 @@ async def ask_next(message: Message, draft: Draft, lang: str) -> None:
 
 
 async def on_text(update: Update, context: Context) -> None:
-    """Words instead of files: remind the user what the bot is waiting for."""
+    """Words instead of files: what to say where a voice is awaited, else a reminder."""
     message = update.effective_message
     if message is None:
         return
     lang = language_of(update.effective_user)
     draft = current_draft(context)
+    role = draft.awaited_role if draft is not None else None
+    if draft is not None and role is not None and input_kinds(draft.model)[role] == "audio":
+        await take_text(message, context, draft, role, message.text or "", lang)
+        return
     if draft is None:
         key = "need_media_first"
     elif draft.step == "voice":
@@ -144,6 +159,26 @@ async def on_text(update: Update, context: Context) -> None:
     else:
         key = "use_buttons"
     await message.reply_text(t(lang, key))
+
+
+async def take_text(
+    message: Message, context: Context, draft: Draft, role: Role, text: str, lang: str
+) -> None:
+    """A typed line as the awaited voice: checked by the engine now, spoken at ✅."""
+    voice = draft.voice or tts.choose(language=lang).id
+    try:
+        check_text(SpokenText(text, voice=voice), runtime(context).service.settings)
+    except InvalidInput as exc:
+        await message.reply_text(t(lang, "bad_text", reason=exc.message))
+        return
+    draft.fill_text(role, text.strip(), voice)
+    set_draft(context, draft)
+    await ask_next(message, draft, lang)
+
+
+def voice_name(lang: str, voice: tts.Voice) -> str:
+    key = f"voice.{voice.language}"
+    return t(lang, key) if key in TEXTS["en"] else voice.language
 
 
 # -- buttons -----------------------------------------------------------------------------
@@ -167,14 +202,23 @@ def resolution_keyboard(lang: str, draft: Draft) -> InlineKeyboardMarkup:
 
 
 def confirm_keyboard(lang: str, draft: Draft) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup(
+    rows = [
         [
-            [
-                InlineKeyboardButton(t(lang, "button.confirm"), callback_data=f"go:{draft.id}"),
-                InlineKeyboardButton(t(lang, "button.cancel"), callback_data=f"drop:{draft.id}"),
-            ]
+            InlineKeyboardButton(t(lang, "button.confirm"), callback_data=f"go:{draft.id}"),
+            InlineKeyboardButton(t(lang, "button.cancel"), callback_data=f"drop:{draft.id}"),
         ]
-    )
+    ]
+    if draft.texts:  # typed lines: a small voice picker, the chosen one ticked
+        rows.append(
+            [
+                InlineKeyboardButton(
+                    f"🗣 {voice_name(lang, v)}{' ✓' if v.id == draft.voice else ''}",
+                    callback_data=f"voice:{draft.id}:{v.id}",
+                )
+                for v in voice_choices(lang)
+            ]
+        )
+    return InlineKeyboardMarkup(rows)
 
 
 def _tapped(update: Update, context: Context, step: str | None) -> tuple[Draft | None, list[str]]:
@@ -223,10 +267,34 @@ async def on_resolution(update: Update, context: Context) -> None:
     if parts[2] not in CHAT_RESOLUTIONS:
         await _stale(update)
         return
-    lang = language_of(user)
-    rt = runtime(context)
     await query.answer()
     draft.resolution = Resolution(parts[2])
+    await show_price(update, context, draft)
+
+
+async def on_voice(update: Update, context: Context) -> None:
+    """Another voice for the typed lines: measured again, since the speech's length (and so
+    the price) depends on the voice."""
+    query = update.callback_query
+    draft, parts = _tapped(update, context, "confirm")
+    lang = language_of(update.effective_user)
+    voice = ":".join(parts[2:])
+    if query is None or draft is None or voice not in [v.id for v in voice_choices(lang)]:
+        await _stale(update)
+        return
+    await query.answer()
+    if voice != draft.voice:
+        draft.voice = voice
+        await show_price(update, context, draft)
+
+
+async def show_price(update: Update, context: Context, draft: Draft) -> None:
+    """Measure the request (speaking any typed line), then show the price and the balance
+    with the confirm button (and the voice picker) on the panel."""
+    query, user = update.callback_query, update.effective_user
+    assert query is not None and user is not None
+    lang = language_of(user)
+    rt = runtime(context)
     try:
         estimate = await rt.service.estimate(draft.request(""), local_dirs=[draft.folder])
     except LipsyncError as exc:
@@ -245,6 +313,9 @@ async def on_resolution(update: Update, context: Context) -> None:
         credits=estimate.credits,
         balance=account.balance,
     )
+    if draft.texts and draft.voice:
+        name = voice_name(lang, tts.choose(voice=draft.voice))
+        text += "\n" + t(lang, "confirm_voice", voice=name)
     if account.balance < estimate.credits:
         text += "\n" + t(lang, "confirm_short", missing=estimate.credits - account.balance)
     await query.edit_message_text(text, reply_markup=confirm_keyboard(lang, draft))

@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from engine.job_request import JobRequest, input_kinds
+from engine import tts
+from engine.job_request import JobRequest, SpokenText, input_kinds
 from engine.vocabulary import Model, Order, Resolution, Role
 
 Kind = Literal["portrait", "dub", "duet"]
@@ -53,6 +54,8 @@ class Draft:
     step: str
     id: str = field(default_factory=lambda: secrets.token_hex(4))
     files: dict[Role, Path] = field(default_factory=dict)
+    texts: dict[Role, str] = field(default_factory=dict)  # voices typed, to be synthesized
+    voice: str | None = None  # the engine voice id the typed lines are spoken with
     order: Order = Order.MEANWHILE
     resolution: Resolution = Resolution.P480
     panel_id: int | None = None  # the bot message whose buttons steer this draft
@@ -73,7 +76,16 @@ class Draft:
 
     def fill(self, role: Role, path: Path) -> None:
         """Store a file; when it is the awaited one, move on to the next step."""
+        self.texts.pop(role, None)
         self.files[role] = path
+        if role == self.awaited_role:
+            self.step = NEXT_STEP[(self.kind, self.step)]
+
+    def fill_text(self, role: Role, text: str, voice: str) -> None:
+        """A typed line instead of a voice file: spoken by the engine when submitted."""
+        self.files.pop(role, None)
+        self.texts[role] = text
+        self.voice = self.voice or voice
         if role == self.awaited_role:
             self.step = NEXT_STEP[(self.kind, self.step)]
 
@@ -86,6 +98,7 @@ class Draft:
             inputs={role: str(path) for role, path in self.files.items()},
             params=params,
             source=source,
+            speech={role: SpokenText(text, voice=self.voice) for role, text in self.texts.items()},
         )
 
 
@@ -114,6 +127,18 @@ def place(draft: Draft | None, kind: MediaKind) -> Placement:
     if kind == "video":
         return Placement(start="dub")
     return Placement(hint="use_buttons" if draft is not None else "need_media_first")
+
+
+def voice_choices(lang: str) -> list[tts.Voice]:
+    """The voices the price panel offers for typed lines: the best one for the user's
+    language, then English (two English accents for English speakers)."""
+    wanted = [lang, "en"] if lang != "en" else ["en-us", "en-gb"]
+    found: list[tts.Voice] = []
+    for language in wanted:
+        voice = tts.choose(language=language)
+        if voice not in found:
+            found.append(voice)
+    return found
 
 
 def first_role(kind: Kind) -> Role:

@@ -142,6 +142,7 @@ def add_handlers(app: Application) -> None:
     app.add_handler(CommandHandler("buy", payments.buy))
     app.add_handler(CallbackQueryHandler(conversation.on_order, pattern=r"^order:"))
     app.add_handler(CallbackQueryHandler(conversation.on_resolution, pattern=r"^res:"))
+    app.add_handler(CallbackQueryHandler(conversation.on_voice, pattern=r"^voice:"))
     app.add_handler(CallbackQueryHandler(conversation.on_confirm, pattern=r"^go:"))
     app.add_handler(CallbackQueryHandler(conversation.on_drop, pattern=r"^drop:"))
     app.add_handler(CallbackQueryHandler(conversation.on_stop, pattern=r"^stop:"))

@@ -28,14 +28,18 @@ EN: dict[str, str] = {
         "at least {min_seconds} s."
     ),
     "ask_voice.portrait": (
-        "Nice photo! Now send the voice: a voice note, an audio file or a video with sound."
+        "Nice photo! Now send the voice: a voice note, an audio file or a video with "
+        "sound, or type what the person should say."
     ),
     "ask_voice.dub": (
-        "Got the video. Now send the new voice: a voice note, an audio file or a video with sound."
+        "Got the video. Now send the new voice: a voice note, an audio file or a video "
+        "with sound, or type what the person should say."
     ),
     "duet.ask_photo": "Duet: send a photo with two people side by side.",
-    "duet.ask_left": "Now the voice of the person on the left.",
-    "duet.ask_right": "And now the voice of the person on the right.",
+    "duet.ask_left": "Now the voice of the person on the left (or type what they should say).",
+    "duet.ask_right": (
+        "And now the voice of the person on the right (or type what they should say)."
+    ),
     "duet.ask_order": "Who speaks when?",
     "order.meanwhile": "Together",
     "order.left_right": "Left first",
@@ -111,6 +115,14 @@ EN: dict[str, str] = {
         "WebM) or a voice (a voice note, MP3, WAV, OGG, M4A)."
     ),
     "bad_file": "I couldn't use that file: {reason}",
+    "bad_text": "I can't speak that text: {reason}",
+    "confirm_voice": "🗣 Voice: {voice}. Another one? Tap it below.",
+    "voice.en-us": "English (US)",
+    "voice.en-gb": "English (UK)",
+    "voice.es": "Spanish",
+    "voice.tr": "Turkish",
+    "voice.ko": "Korean",
+    "voice.ja": "Japanese",
     "no_sound": (
         "This video has no sound, so it can't be the voice. Send a voice note, an audio file "
         "or a video with sound."

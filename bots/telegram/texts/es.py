@@ -29,16 +29,16 @@ ES: dict[str, str] = {
         "cuenta al menos {min_seconds} s."
     ),
     "ask_voice.portrait": (
-        "¡Bonita foto! Ahora envía la voz: una nota de voz, un archivo de audio o un vídeo "
-        "con sonido."
+        "¡Bonita foto! Ahora envía la voz: una nota de voz, un archivo de audio o un "
+        "vídeo con sonido, o escribe lo que debe decir la persona."
     ),
     "ask_voice.dub": (
-        "Recibí el vídeo. Ahora envía la nueva voz: una nota de voz, un archivo de audio o un "
-        "vídeo con sonido."
+        "Recibí el vídeo. Ahora envía la nueva voz: una nota de voz, un archivo de audio "
+        "o un vídeo con sonido, o escribe lo que debe decir la persona."
     ),
     "duet.ask_photo": "Dúo: envía una foto con dos personas una al lado de la otra.",
-    "duet.ask_left": "Ahora la voz de la persona de la izquierda.",
-    "duet.ask_right": "Y ahora la voz de la persona de la derecha.",
+    "duet.ask_left": "Ahora la voz de la persona de la izquierda (o escribe lo que debe decir).",
+    "duet.ask_right": "Y ahora la voz de la persona de la derecha (o escribe lo que debe decir).",
     "duet.ask_order": "¿Quién habla cuándo?",
     "order.meanwhile": "A la vez",
     "order.left_right": "Primero la izquierda",
@@ -116,6 +116,14 @@ ES: dict[str, str] = {
         "MOV, WebM) o una voz (nota de voz, MP3, WAV, OGG, M4A)."
     ),
     "bad_file": "No pude usar ese archivo: {reason}",
+    "bad_text": "No puedo pronunciar ese texto: {reason}",
+    "confirm_voice": "🗣 Voz: {voice}. ¿Prefieres otra? Tócala abajo.",
+    "voice.en-us": "Inglés (EE. UU.)",
+    "voice.en-gb": "Inglés (Reino Unido)",
+    "voice.es": "Español",
+    "voice.tr": "Turco",
+    "voice.ko": "Coreano",
+    "voice.ja": "Japonés",
     "no_sound": (
         "Este vídeo no tiene sonido, así que no puede ser la voz. Envía una nota de voz, un "
         "archivo de audio o un vídeo con sonido."
@@ -124,7 +132,9 @@ ES: dict[str, str] = {
         "Primero envía una foto (retrato parlante) o un vídeo (doblaje) y luego la voz. "
         "Para dos personas, usa /duet."
     ),
-    "duet.need_photo": "Para el dúo necesito primero la foto: dos personas una al lado de la otra.",
+    "duet.need_photo": (
+        "Para el dúo necesito primero la foto: dos personas una al lado de la otra."
+    ),
     "use_buttons": "Responde con los botones de arriba, o usa /cancel para empezar de nuevo.",
     "stale": "Esta petición ya no está activa.",
     "forgotten": "De acuerdo, olvidado. Envía una foto o un vídeo cuando quieras.",

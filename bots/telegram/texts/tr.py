@@ -30,15 +30,16 @@ TR: dict[str, str] = {
         "{min_seconds} sn sayılır."
     ),
     "ask_voice.portrait": (
-        "Güzel fotoğraf! Şimdi sesi gönder: bir sesli mesaj, bir ses dosyası ya da sesli bir video."
+        "Güzel fotoğraf! Şimdi sesi gönder: bir sesli mesaj, bir ses dosyası ya da sesli "
+        "bir video; ya da kişinin ne söylemesi gerektiğini yaz."
     ),
     "ask_voice.dub": (
-        "Videoyu aldım. Şimdi yeni sesi gönder: bir sesli mesaj, bir ses dosyası ya da sesli "
-        "bir video."
+        "Videoyu aldım. Şimdi yeni sesi gönder: bir sesli mesaj, bir ses dosyası ya da "
+        "sesli bir video; ya da kişinin ne söylemesi gerektiğini yaz."
     ),
     "duet.ask_photo": "Düet: yan yana iki kişinin olduğu bir fotoğraf gönder.",
-    "duet.ask_left": "Şimdi soldaki kişinin sesi.",
-    "duet.ask_right": "Ve şimdi sağdaki kişinin sesi.",
+    "duet.ask_left": "Şimdi soldaki kişinin sesi (ya da ne söylemesi gerektiğini yaz).",
+    "duet.ask_right": "Ve şimdi sağdaki kişinin sesi (ya da ne söylemesi gerektiğini yaz).",
     "duet.ask_order": "Kim ne zaman konuşsun?",
     "order.meanwhile": "Birlikte",
     "order.left_right": "Önce soldaki",
@@ -115,6 +116,14 @@ TR: dict[str, str] = {
         "MOV, WebM) ya da bir ses (sesli mesaj, MP3, WAV, OGG, M4A) gönder."
     ),
     "bad_file": "Bu dosyayı kullanamadım: {reason}",
+    "bad_text": "Bu metni seslendiremem: {reason}",
+    "confirm_voice": "🗣 Ses: {voice}. Başka bir ses mi? Aşağıdan seç.",
+    "voice.en-us": "İngilizce (ABD)",
+    "voice.en-gb": "İngilizce (Birleşik Krallık)",
+    "voice.es": "İspanyolca",
+    "voice.tr": "Türkçe",
+    "voice.ko": "Korece",
+    "voice.ja": "Japonca",
     "no_sound": (
         "Bu videonun sesi yok, bu yüzden ses olarak kullanılamaz. Bir sesli mesaj, bir ses "
         "dosyası ya da sesli bir video gönder."

@@ -44,14 +44,37 @@ async def test_commands_are_registered_as_discord_allows(tmp_path: Path, fake: F
     assert subs["lipsync"] == ["image", "video", "duet"]
     assert subs["credits"] == ["balance", "grant"]
     image = commands["lipsync"]["options"][0]["options"]
+    # A voice is a sound file or a text to speak (exactly one, checked by the bot), so
+    # both are optional to Discord; `voice` picks who speaks the text.
     assert [(o["name"], o["type"], o["required"]) for o in image] == [
         ("image", 11, True),
-        ("audio", 11, True),
+        ("audio", 11, False),
+        ("text", 3, False),
+        ("voice", 3, False),
         ("resolution", 3, False),
         ("prompt", 3, False),
     ]
-    assert [c["value"] for c in image[2]["choices"]] == ["480p", "720p"]
+    assert [c["value"] for c in image[4]["choices"]] == ["480p", "720p"]
+    video = commands["lipsync"]["options"][1]["options"]
+    assert [(o["name"], o["required"]) for o in video] == [
+        ("video", True),
+        ("audio", False),
+        ("text", False),
+        ("voice", False),
+        ("resolution", False),
+        ("mask", False),
+    ]
     duet = commands["lipsync"]["options"][2]["options"]
+    assert [(o["name"], o["required"]) for o in duet] == [
+        ("image", True),
+        ("order", True),  # Discord lists required options first
+        ("left_audio", False),
+        ("right_audio", False),
+        ("left_text", False),
+        ("right_text", False),
+        ("voice", False),
+        ("resolution", False),
+    ]
     order = next(o for o in duet if o["name"] == "order")
     assert order["required"] and [c["value"] for c in order["choices"]] == [
         "meanwhile",
