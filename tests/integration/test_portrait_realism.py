@@ -23,6 +23,7 @@ from tests.support import real_media
 from tests.support.espeak_truth import score_open_track, synthesize_array
 from tests.support.forced_align import align, snap_share
 from tests.support.media import face_photo_path
+from tests.support.speech import speak
 
 pytestmark = pytest.mark.slow
 
@@ -106,8 +107,13 @@ def test_an_open_mouth_shows_lower_teeth_and_a_dark_throat(photo: np.ndarray, fa
     assert lower_part.max() > throat.min() + 40
 
 
-def test_the_tongue_rises_for_l_and_th() -> None:
-    audio, rate, phones = synthesize_array("Lily will tell the lull.", "en")
+def test_the_tongue_rises_for_l_and_th(tmp_path: Path) -> None:
+    text = "Lily will tell the lull."
+    _, rate, phones = synthesize_array(text, "en")
+    # The sound from a fresh espeak-ng process: the library in this one drifts by a few ms
+    # with what it spoke before (other tests' voices), and the recogniser under test is
+    # sensitive to that; the timings (truth) agree within a millisecond either way.
+    audio = load_audio(speak(text, "en", tmp_path / "lull.wav"), sample_rate=rate)
     track = mouth_track(audio, rate, FPS)
     times = np.arange(track.n_frames) / FPS
     laterals = [p for p in phones if p.phoneme in ("l", "T", "D")]
