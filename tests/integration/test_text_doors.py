@@ -19,14 +19,7 @@ from tests.conftest import make_settings
 from tests.integration.test_mcp import Door, check_finished, open_door, text_of
 from tests.support.http import api_client
 from tests.support.media import face_photo_path
-
-SENTENCES = {
-    "en": "Bob bought a big map, and Pam paid for it.",
-    "es": "Pedro compró un mapa bonito para su mamá.",
-    "tr": "Babam bana mavi bir balon aldı.",
-    "ko": "안녕하세요, 만나서 반갑습니다.",
-    "ja": "こんにちは、はじめまして。",
-}
+from tests.support.speech import SENTENCES
 
 
 def face_uri() -> str:

@@ -14,14 +14,7 @@ from engine.job_request import JobRequest, SpokenText
 from engine.service import Service
 from tests.conftest import make_settings
 from tests.support.media import face_photo_path
-
-SENTENCES = {
-    "en": "Bob bought a big map, and Pam paid for it.",
-    "es": "Pedro compró un mapa bonito para su mamá.",
-    "tr": "Babam bana mavi bir balon aldı.",
-    "ko": "안녕하세요, 만나서 반갑습니다.",
-    "ja": "こんにちは、はじめまして。",
-}
+from tests.support.speech import SENTENCES
 
 
 def _portrait(speech: dict[str, SpokenText]) -> JobRequest:
