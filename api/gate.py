@@ -32,8 +32,8 @@ KEYED_PREFIXES = ("/api/",)
 MULTIPART_OVERHEAD = 64 * 1024
 
 
-def body_limit(settings: Settings, path: str, upload_paths: tuple[str, ...] = ()) -> int:
-    if path == UPLOAD_PATH or path in upload_paths:
+def body_limit(settings: Settings, upload: bool) -> int:
+    if upload:
         return settings.limits.max_upload_bytes + MULTIPART_OVERHEAD
     return settings.limits.json_body_bytes
 
@@ -65,9 +65,8 @@ class RequestGate:
             return
         headers = Request(scope).headers
         path: str = scope["path"]
-        limit = body_limit(self.service.settings, path, self.upload_paths)
-        # Said as the operator configured it (without multipart framing) if it is too big.
-        scope["lipsync_upload"] = path == UPLOAD_PATH or path in self.upload_paths
+        upload = path == UPLOAD_PATH or path in self.upload_paths
+        limit = body_limit(self.service.settings, upload)
         length = _content_length(headers.get("content-length"))
         if length is None and "content-length" in headers:
             await _answer(scope, receive, send, 400, "invalid_request", "bad Content-Length")
@@ -89,14 +88,16 @@ class RequestGate:
                 return
             scope.setdefault("state", {})[KEY_STATE] = key
         if length is not None and length > limit:
-            await _too_large(scope, receive, send, limit)
+            await _too_large(scope, receive, send, limit, upload)
             return
         if length is not None:
             await self.app(scope, receive, send)
             return
-        await self._counted(scope, receive, send, limit)
+        await self._counted(scope, receive, send, limit, upload)
 
-    async def _counted(self, scope: Scope, receive: Receive, send: Send, limit: int) -> None:
+    async def _counted(
+        self, scope: Scope, receive: Receive, send: Send, limit: int, upload: bool
+    ) -> None:
         """Run the app on a body of unknown length, answering 413 the moment it passes `limit`.
 
         Whatever the app does with the exception (FastAPI turns a failed body read into a
@@ -130,7 +131,7 @@ class RequestGate:
             if not cut:
                 raise
         if cut and not started:
-            await _too_large(scope, receive, send, limit)
+            await _too_large(scope, receive, send, limit, upload)
 
 
 def _content_length(value: str | None) -> int | None:
@@ -139,8 +140,8 @@ def _content_length(value: str | None) -> int | None:
     return int(value)
 
 
-async def _too_large(scope: Scope, receive: Receive, send: Send, limit: int) -> None:
-    if limit > MULTIPART_OVERHEAD and scope.get("lipsync_upload"):  # an upload route
+async def _too_large(scope: Scope, receive: Receive, send: Send, limit: int, upload: bool) -> None:
+    if upload:  # said as the operator configured it, without the multipart framing
         code, said = (
             "file_too_large",
             f"uploads are limited to {human_size(limit - MULTIPART_OVERHEAD)}",

@@ -31,11 +31,10 @@ from engine.job_request import JobRequest, SpokenText, check_text, input_kinds, 
 from engine.jobs import Job, NewJob
 from engine.keys import ApiKeyInfo
 from engine.ledger import Account, Entry
-from engine.media.audio import write_wav
 from engine.media.thumbnail import middle_frame_png
 from engine.ratelimit import RateLimiter
 from engine.sessions import Session
-from engine.speech_inputs import speak_inputs
+from engine.speech_inputs import speak_inputs, speak_to_file
 from engine.storage import Storage
 from engine.uploads import ServedFile, Upload, served_file, store_upload
 from engine.users import User
@@ -342,20 +341,16 @@ class Service:
         check_text(spoken, self.settings)
         if rate_limited:
             await self.count_submission(account_id)
-        voice = tts.choose(spoken.voice, spoken.language)
-        speech = await asyncio.to_thread(tts.speak, spoken.text, voice, speed=spoken.speed)
-        limit = self.settings.limits.max_media_seconds
-        if speech.seconds > limit:
-            raise InvalidInput(f"the speech would last {speech.seconds:.0f} s; at most {limit:.0f}")
+        path = self.storage.new_upload_path(".wav")
+        speech = await asyncio.to_thread(
+            speak_to_file, spoken, path, self.settings, what="the speech"
+        )
         settings = self.settings.tts
         credits = settings.credits_per_second * max(
             settings.min_seconds, math.ceil(speech.seconds - 1e-3)
         )
-        path = self.storage.new_upload_path(".wav")
-        await asyncio.to_thread(write_wav, path, speech.samples, speech.sample_rate)
-        tts.save_phones(path, speech.phones)
         charge = f"tts-{uuid.uuid4()}"
-        note = f"speech, {speech.seconds:.1f} s with {voice.id}"
+        note = f"speech, {speech.seconds:.1f} s with {speech.voice.id}"
         try:
             async with self.db.write() as conn:
                 if credits:
@@ -368,7 +363,7 @@ class Service:
         return SpokenFile(
             url=self.storage.public_url(path),
             seconds=round(speech.seconds, 3),
-            voice=voice,
+            voice=speech.voice,
             credits=credits,
         )
 

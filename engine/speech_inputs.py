@@ -32,12 +32,19 @@ async def speak_inputs(
 
 
 def _speak_one(role: str, spoken: SpokenText, dest: Path, settings: Settings) -> ResolvedInput:
+    path = dest / f"{role}.wav"
+    speak_to_file(spoken, path, settings, what=f"'{role}'")
+    return ResolvedInput(role, path, probe(path))
+
+
+def speak_to_file(spoken: SpokenText, path: Path, settings: Settings, *, what: str) -> tts.Speech:
+    """Speak `spoken` into a WAV at `path`, its phones beside it; `what` names it in the
+    refusal when it would outlast `limits.max_media_seconds`."""
     voice = tts.choose(spoken.voice, spoken.language)
     speech = tts.speak(spoken.text, voice, speed=spoken.speed)
     limit = settings.limits.max_media_seconds
     if speech.seconds > limit:
-        raise MediaError(f"'{role}' would last {speech.seconds:.0f} s; the limit is {limit:.0f} s")
-    path = dest / f"{role}.wav"
+        raise MediaError(f"{what} would last {speech.seconds:.0f} s; the limit is {limit:.0f} s")
     write_wav(path, speech.samples, speech.sample_rate)
     tts.save_phones(path, speech.phones)
-    return ResolvedInput(role, path, probe(path))
+    return speech
