@@ -21,7 +21,7 @@ $(STAMP): pyproject.toml Makefile
 	fi
 	@[ -x $(BIN)/python ] || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q torch==2.13.0
-	$(BIN)/pip install -q -e '.[dev]'
+	$(BIN)/pip install -q -e '.[dev,ray,musetalk]'
 	@touch $(STAMP)
 
 # Real people's media for tests and the quality scripts (speech, photos, a video), fetched
