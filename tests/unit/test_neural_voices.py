@@ -1,0 +1,127 @@
+"""The neural voices (Piper's English, Kokoro's Japanese): what they read, the phones their own
+durations give, and whether those timings sit where the sounds are in the audio they made."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+
+from engine import tts
+from engine.tts import kokoro, piper
+from engine.tts.phones import ipa_phones
+
+VOICES = piper.installed()
+
+
+def _joe() -> piper.PiperVoice:
+    return next(v for v in VOICES if v.name == "en_US-joe-medium")
+
+
+def test_ids_follow_pipers_training_format() -> None:
+    voice = _joe()
+    ids, symbols = piper.ids_of("ˈaɪ m\u2603", voice.id_map)  # a snowman is no phoneme
+    m = voice.id_map
+    assert ids[:2] == m["^"] + m["_"] and ids[-1:] == m["$"]
+    assert symbols == ["^", "_", "ˈ", "_", "a", "_", "ɪ", "_", " ", "_", "m", "_", "$"]
+    assert len(ids) == len(symbols)
+
+
+def test_sentences_keep_clause_marks_and_split_at_full_stops() -> None:
+    found = piper.sentences("Hello, world. How are you?", "en-us")
+    assert len(found) == 2
+    assert found[0].endswith(".") and "," in found[0] and found[1].endswith("?")
+
+
+def test_ipa_durations_become_arpabet_phones_on_one_timeline() -> None:
+    timed = [
+        ("^", 0.05),
+        ("_", 0.01),
+        ("ˈ", 0.02),
+        ("t", 0.05),
+        ("_", 0.01),
+        ("ʃ", 0.04),  # with the t: one affricate, one mouth movement
+        ("_", 0.01),
+        ("a", 0.10),
+        ("_", 0.01),
+        ("ɪ", 0.05),
+        ("ː", 0.02),
+        (" ", 0.30),  # a pause before the /m/, of which the last 0.15 s are its closure
+        ("m", 0.06),
+        ("_", 0.01),
+        (".", 0.20),
+        ("$", 0.03),
+    ]
+    phones = ipa_phones(timed)
+    # A sound owns what lies between the previous sound's symbol and the end of its own.
+    assert [p for p, _, _ in phones] == ["SIL", "CH", "AY", "SIL", "M", "SIL"]
+    assert phones[1][1] == pytest.approx(0.05) and phones[1][2] == pytest.approx(0.18)
+    assert phones[2][2] == pytest.approx(0.35)
+    assert phones[4][1] == pytest.approx(0.35 + 0.02 + 0.15) and phones[4][2] == pytest.approx(0.73)
+    assert phones[-1][2] == pytest.approx(sum(s for _, s in timed))
+    assert all(a[2] == pytest.approx(b[1]) for a, b in itertools.pairwise(phones))
+
+
+def test_english_speaks_with_the_neural_voice_and_espeak_keeps_the_rest() -> None:
+    assert tts.choose(language="en").engine == tts.PIPER
+    assert tts.choose(language="en-us").id == "piper:en_US-joe-medium"
+    assert tts.choose(language="en-gb").engine == tts.ESPEAK
+    assert tts.choose(language="es").engine == tts.ESPEAK
+    assert tts.choose(voice="espeak:en-us").engine == tts.ESPEAK
+
+
+def _rms(samples: np.ndarray, rate: int, start: float, end: float) -> float:
+    middle = samples[
+        int((start + (end - start) * 0.25) * rate) : int((end - (end - start) * 0.25) * rate)
+    ]
+    return float(np.sqrt(np.mean(middle.astype(np.float64) ** 2))) if middle.size else 0.0
+
+
+def _closures_vs_vowels(speech: tts.Speech, stops: set[str], vowels: set[str]) -> float:
+    """Median loudness of voiceless stops (lips or tongue shut, no voice) over that of
+    vowels: well under 1 when the timings sit on the sounds; timings off by a sound would
+    put vowels in the stops' windows and the other way round."""
+    rate = speech.sample_rate
+    closed = [_rms(speech.samples, rate, a, b) for p, a, b in speech.phones if p in stops]
+    opened = [_rms(speech.samples, rate, a, b) for p, a, b in speech.phones if p in vowels]
+    return float(np.median(closed) / np.median(opened))
+
+
+def test_the_models_own_timings_put_each_closure_where_the_audio_goes_quiet() -> None:
+    voice = tts.choose(language="en")
+    speech = tts.speak("Papa, pick a pepper. Pop it up, Pete!", voice)
+    phones = speech.phones
+    assert phones[-1][2] == pytest.approx(speech.seconds, abs=0.02)
+    assert [p for p, _, _ in phones if p in ("P", "B", "M")] == ["P"] * 9
+    assert _closures_vs_vowels(speech, {"P"}, {"AA", "IH", "EH", "AH", "UH", "IY"}) < 0.3
+
+
+def test_speed_shortens_the_speech_and_its_timeline_alike() -> None:
+    voice = tts.choose(language="en")
+    slow = tts.speak("Bob may buy a map.", voice, speed=0.8)
+    fast = tts.speak("Bob may buy a map.", voice, speed=1.6)
+    assert fast.seconds < 0.75 * slow.seconds
+    for speech in (slow, fast):
+        assert speech.phones[-1][2] == pytest.approx(speech.seconds, abs=0.02)
+
+
+def test_japanese_speaks_with_kokoro_reading_kanji_as_words() -> None:
+    voice = tts.choose(language="ja")
+    assert voice.engine == tts.KOKORO and voice.id == "kokoro:jf_alpha"
+    # 私 (watashi) and 食べ (tabe): readings, not "Chinese letter" as espeak-ng says them.
+    assert kokoro.phonemes("私はパンを食べます。") == ["βataɕi βa paɴ o tabemasɨ."]
+
+
+def test_kokoros_timings_put_its_stops_where_the_audio_goes_quiet() -> None:
+    for voice in ("kokoro:jf_alpha", "kokoro:jm_kumo"):
+        speech = tts.speak("パパ、ピカピカのペンをポケットに入れました。", tts.choose(voice=voice))
+        assert speech.phones[-1][2] == pytest.approx(speech.seconds, abs=0.03)
+        bilabials = [p for p, _, _ in speech.phones if p in ("P", "B", "M")]
+        assert bilabials.count("P") >= 5
+        assert _closures_vs_vowels(speech, {"P", "T", "K"}, {"AA", "IY", "EY", "OW"}) < 0.5
+
+
+def test_japanese_wa_is_an_open_lipped_glide_not_a_closure() -> None:
+    speech = tts.speak("わたしは", tts.choose(language="ja"))
+    assert [p for p, _, _ in speech.phones if p not in ("SIL",)][:2] == ["W", "AA"]
