@@ -7,7 +7,8 @@ EN: dict[str, str] = {
         "🗣 Talking portrait: send a photo, then a voice note (or an audio file, or a video "
         "with sound).\n"
         "🎬 Dubbing: send a video or a round video note, then the new voice.\n"
-        "👥 Duet: /duet, then a photo of two people and a voice for each.\n\n"
+        "👥 Duet: /duet, then a photo of two people and a voice for each.\n"
+        "⌨️ No recording? Wherever I wait for a voice, type what the person should say instead.\n\n"
         "You have {balance} credits. /help lists every command."
     ),
     "help": (
@@ -16,6 +17,7 @@ EN: dict[str, str] = {
         "with sound).\n"
         "🎬 Dubbing: send a video or a round video note, then the new voice.\n"
         "👥 Duet: /duet, then a photo of two people, the left voice and the right voice.\n"
+        "⌨️ No recording? Wherever I wait for a voice, type what the person should say instead.\n"
         "You pick the resolution and see the price before anything is charged.\n\n"
         "/balance: your credits\n"
         "/history: your last videos\n"

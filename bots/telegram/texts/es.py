@@ -7,7 +7,8 @@ ES: dict[str, str] = {
         "🗣 Retrato parlante: envía una foto y luego una nota de voz (o un archivo de audio, "
         "o un vídeo con sonido).\n"
         "🎬 Doblaje: envía un vídeo o una videonota redonda y luego la nueva voz.\n"
-        "👥 Dúo: /duet, luego una foto de dos personas y una voz para cada una.\n\n"
+        "👥 Dúo: /duet, luego una foto de dos personas y una voz para cada una.\n"
+        "⌨️ ¿Sin grabación? Donde espero una voz, escribe lo que debe decir la persona.\n\n"
         "Tienes {balance} créditos. /help muestra todos los comandos."
     ),
     "help": (
@@ -17,6 +18,7 @@ ES: dict[str, str] = {
         "🎬 Doblaje: envía un vídeo o una videonota redonda y luego la nueva voz.\n"
         "👥 Dúo: /duet, luego una foto de dos personas, la voz de la izquierda y la de la "
         "derecha.\n"
+        "⌨️ ¿Sin grabación? Donde espero una voz, escribe lo que debe decir la persona.\n"
         "Eliges la resolución y ves el precio antes de que se cobre nada.\n\n"
         "/balance: tus créditos\n"
         "/history: tus últimos vídeos\n"

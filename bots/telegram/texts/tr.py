@@ -8,7 +8,8 @@ TR: dict[str, str] = {
         "sesli bir video) gönder.\n"
         "🎬 Seslendirme: bir video ya da yuvarlak bir görüntülü mesaj, ardından yeni sesi "
         "gönder.\n"
-        "👥 Düet: /duet, ardından iki kişinin fotoğrafı ve her biri için bir ses.\n\n"
+        "👥 Düet: /duet, ardından iki kişinin fotoğrafı ve her biri için bir ses.\n"
+        "⌨️ Kayıt yok mu? Ses beklediğim yerde, kişinin söylemesini istediğin sözleri yaz.\n\n"
         "{balance} kredin var. /help tüm komutları listeler."
     ),
     "help": (
@@ -18,6 +19,7 @@ TR: dict[str, str] = {
         "🎬 Seslendirme: bir video ya da yuvarlak bir görüntülü mesaj, ardından yeni sesi "
         "gönder.\n"
         "👥 Düet: /duet, ardından iki kişinin fotoğrafı, soldakinin sesi ve sağdakinin sesi.\n"
+        "⌨️ Kayıt yok mu? Ses beklediğim yerde, kişinin söylemesini istediğin sözleri yaz.\n"
         "Hiçbir ücret alınmadan önce çözünürlüğü seçer ve fiyatı görürsün.\n\n"
         "/balance: kredilerin\n"
         "/history: son videoların\n"

@@ -185,13 +185,16 @@ async def test_commands_languages_history_cancel_and_admin_grant(
 
         mark = api.mark()
         jin.say("/start")
-        assert (await answer(api, jin, mark)).text == t("ko", "welcome", name="Jin", balance=50)
+        welcome = (await answer(api, jin, mark)).text
+        assert welcome == t("ko", "welcome", name="Jin", balance=50)
+        assert "입력하세요" in welcome  # "type it": a typed line works where a voice is awaited
 
         mark = api.mark()
         ivan.say("/help")
         help_text = (await answer(api, ivan, mark)).text
         assert help_text.startswith("How it works")
         assert "2 credits per second at 480p, 4 at 720p" in help_text
+        assert "type what the person should say" in help_text  # no recording needed
 
         mark = api.mark()
         ivan.say("/history")

@@ -1,6 +1,7 @@
 """The Telegram bot with a typed voice: where it waits for a voice, a line of text is spoken
-by the engine (espeak-ng) in the user's language, with a small voice picker on the price
-panel. A real python-telegram-bot Application against the local fake Bot API."""
+by the engine in the user's language (a neural voice where one speaks it, else espeak-ng),
+with a small voice picker on the price panel. A real python-telegram-bot Application
+against the local fake Bot API."""
 
 from __future__ import annotations
 
@@ -76,3 +77,36 @@ async def test_a_typed_line_too_long_is_refused_in_the_users_language(
         reason = f"the text is {limit + 1} characters; at most {limit}"
         assert await said(api, kemal, mark) == t("tr", "bad_text", reason=reason)
         assert await service.list_jobs(await account_of(service, kemal)) == []
+
+
+@pytest.mark.slow
+async def test_a_typed_japanese_line_dubs_a_video_note_in_a_neural_voice(
+    tmp_path: Path, api: FakeBotApi, media: Media
+) -> None:
+    hana = FakeUser(api, 303, "Hana", "ja")
+    async with running_bot(bot_settings(tmp_path, api), render=True) as service:
+        mark = api.mark()
+        hana.send_video_note(media.silent_video)
+        assert (await answer(api, hana, mark)).text == t("ja", "ask_voice.dub")
+
+        mark = api.mark()
+        hana.say("こんにちは、私はパンを食べます。")
+        panel = await answer(api, hana, mark)
+        assert panel.text == t("ja", "ask_resolution")
+        price = await choose_resolution(api, hana, panel, "480p")
+        assert price.text.startswith(t("ja", "what.dub"))
+        assert t("ja", "confirm_voice", voice=t("ja", "voice.ja")) in price.text
+        voices = [data for _, data in price.buttons() if data.startswith("voice:")]
+        assert voices[0].endswith(":kokoro:jf_alpha")  # Kokoro's Japanese, not espeak-ng's
+
+        mark = api.mark()
+        hana.tap(panel, price.button("go:"))
+        upload = await api.reply_to(hana.id, since=mark, methods=("sendVideo",))
+        seconds, has_video, has_audio = open_mp4(upload.files["video"], tmp_path)
+        assert has_video and has_audio
+
+        (job,) = await service.list_jobs(await account_of(service, hana))
+        assert job.model == "lipsync-video" and job.status == "completed"
+        assert job.charged == job.estimate
+        assert 1.5 < job.estimate_seconds < 6.0
+        assert seconds == pytest.approx(job.estimate_seconds, abs=0.15)
