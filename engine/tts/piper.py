@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from engine.tts import espeak
+from engine.tts.levels import peak_normalized
 
 log = logging.getLogger("lipsync.tts")
 
@@ -192,7 +193,4 @@ def synthesize(text: str, voice: PiperVoice, speed: float) -> tuple[np.ndarray, 
             (s, float(f) * hop / voice.sample_rate) for s, f in zip(symbols, frames, strict=True)
         ]
     samples = np.concatenate(chunks) if chunks else np.zeros(0, np.float32)
-    peak = float(np.abs(samples).max()) if samples.size else 0.0
-    if peak > 1.0:
-        samples /= peak
-    return samples, timed
+    return peak_normalized(samples), timed
