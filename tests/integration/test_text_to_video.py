@@ -1,5 +1,6 @@
-"""Text in, talking video out, through the real service: speech made here (Piper for English, espeak-ng for the rest) with
-the synthesizer's own phoneme timings, priced on its length, in five languages."""
+"""Text in, talking video out, through the real service: speech made here (neural voices for
+English and Japanese, espeak-ng for the rest) with the synthesizer's own phoneme timings,
+priced on its length, in five languages."""
 
 from __future__ import annotations
 
