@@ -14,6 +14,7 @@ from typing import Any
 from engine.config import Settings
 from engine.handlers import JobContext, JobSpec, get_handler, load_handlers
 from engine.job_request import INPUT_ROLES, normalize_params
+from engine.lipsync.neural import load_generator
 from engine.native_logs import quiet_native_logs
 from engine.vocabulary import Model, Order, Resolution, Role, SyncMode
 
@@ -81,6 +82,10 @@ def run_render(args: argparse.Namespace, settings: Settings) -> int:
             print(f"lipsync: {role}: no such file {path}", file=sys.stderr)
             return 2
     quiet_native_logs()  # MediaPipe's startup lines, unless `lipsync --verbose`
+    if model != Model.IMAGE_MULTI:
+        # A neural render.backend loads its weights now, once: a missing or damaged
+        # checkpoint stops here with its name (ConfigError), before any decoding.
+        load_generator(settings)
     load_handlers(settings.workers.plugins)
     handler = get_handler(model)
     if handler is None:

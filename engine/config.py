@@ -57,6 +57,12 @@ class WorkerSettings:
     stall_seconds: float = 120.0
     # Wall clock a render may take: stall_seconds plus this much per second of output.
     wall_clock_per_output_second: float = 30.0
+    # Where renders run (engine/worker/executor.py): "local" spawned processes on this
+    # machine, or "ray" actors on a Ray cluster (the `ray` extra). SQLite stays here.
+    executor: str = "local"
+    ray_address: str = ""  # "": start a local Ray runtime; "auto" or "host:port": join one
+    ray_num_cpus: float = 1.0  # CPUs each render actor holds (fractions allowed)
+    ray_num_gpus: float = 0.0  # GPUs each render actor holds (fractions allowed)
 
 
 @dataclass
@@ -84,6 +90,17 @@ class RenderSettings:
     crf: int = 23
     dub_crf: int = 18  # dubbing re-encodes the user's own footage: stay closer to it
     preset: str = "veryfast"
+    # Which renderer draws the mouths of `lipsync-video` and `lipsync-image` (duets stay
+    # classic): the built-in classical one, or a neural model from the operator's own
+    # upstream weights (engine/lipsync/neural). Checked, and the weights loaded, at start.
+    backend: str = "classic"  # "classic" | "wav2lip" | "musetalk"
+    device: str = "auto"  # "auto" (cuda when torch sees one, else cpu) | "cpu" | "cuda"
+    wav2lip_checkpoint: str = ""  # wav2lip.pth or wav2lip_gan.pth as upstream ships them
+    musetalk_dir: str = ""  # MuseTalk's `models` folder (musetalkV15/, sd-vae/, whisper/)
+
+
+RENDER_BACKENDS = ("classic", "wav2lip", "musetalk")
+RENDER_DEVICES = ("auto", "cpu", "cuda")
 
 
 @dataclass
@@ -367,6 +384,9 @@ def _validate(s: Settings) -> None:
             s.workers.wall_clock_per_output_second > 0,
             "workers.wall_clock_per_output_second must be positive",
         ),
+        (s.workers.executor in ("local", "ray"), 'workers.executor must be "local" or "ray"'),
+        (s.workers.ray_num_cpus >= 0, "workers.ray_num_cpus must not be negative"),
+        (s.workers.ray_num_gpus >= 0, "workers.ray_num_gpus must not be negative"),
         (
             s.render.default_resolution in tuple(Resolution),
             "render.default_resolution is not known",
@@ -374,6 +394,25 @@ def _validate(s: Settings) -> None:
         (24 <= s.render.default_fps <= 60, "render.default_fps must be between 24 and 60"),
         (0 <= s.render.crf <= 51, "render.crf must be between 0 and 51"),
         (0 <= s.render.dub_crf <= 51, "render.dub_crf must be between 0 and 51"),
+        (
+            s.render.backend in RENDER_BACKENDS,
+            f"render.backend must be one of {', '.join(RENDER_BACKENDS)}"
+            f" (got {s.render.backend!r})",
+        ),
+        (
+            s.render.device in RENDER_DEVICES,
+            f"render.device must be one of {', '.join(RENDER_DEVICES)} (got {s.render.device!r})",
+        ),
+        (
+            s.render.backend != "wav2lip" or bool(s.render.wav2lip_checkpoint),
+            'render.backend = "wav2lip" needs render.wav2lip_checkpoint, the path of an'
+            " upstream checkpoint (wav2lip.pth or wav2lip_gan.pth)",
+        ),
+        (
+            s.render.backend != "musetalk" or bool(s.render.musetalk_dir),
+            'render.backend = "musetalk" needs render.musetalk_dir, the folder that holds'
+            " musetalkV15/, sd-vae/ and whisper/",
+        ),
         (s.limits.max_media_seconds > 0, "limits.max_media_seconds must be positive"),
         (s.log_level in ("debug", "info", "warning", "error"), "log_level is not known"),
         (s.accounts.admin_starter_credits >= 0, "accounts.admin_starter_credits < 0"),

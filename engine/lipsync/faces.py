@@ -202,7 +202,7 @@ def _add_cropped(
             break
         if any(_iou(box, face.box) > _SAME_FACE_IOU for face in faces):
             continue
-        landmarks = _mesh_crop(image, box)
+        landmarks = mesh_crop(image, box)
         if landmarks is None:
             continue
         candidate = _make_face(landmarks, score)
@@ -310,7 +310,7 @@ def _detect(image: np.ndarray) -> list[_Detection]:
     return sorted(boxes, key=lambda item: -item[1])
 
 
-def _mesh_crop(image: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray | None:
+def mesh_crop(image: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray | None:
     """Mesh one detector box by meshing an enlarged square crop around it, mapped back."""
     cx, cy = (box[0] + box[2]) / 2.0, (box[1] + box[3]) / 2.0
     side = _CROP_GROW * max(box[2] - box[0], box[3] - box[1], 8)

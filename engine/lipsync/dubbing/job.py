@@ -32,6 +32,7 @@ from engine.lipsync.job_media import (
     short_side,
     spoken_phones,
 )
+from engine.lipsync.neural import load_generator
 from engine.lipsync.speech.track import mouth_track
 from engine.lipsync.style import style_from_prompt
 from engine.media import MediaInfo, fit_resolution, iter_video_frames, probe
@@ -54,7 +55,7 @@ def output_rate(info: MediaInfo, asked: object) -> Fraction:
     return frame_rate(min(max(float(info.fps), MIN_FPS), MAX_FPS))
 
 
-def _video_info(path: Path) -> MediaInfo:
+def video_info(path: Path) -> MediaInfo:
     """The source's facts, refusing what is not a video with a message that says why
     (the doors check kinds at submit, but the CLI and plugins call handlers directly)."""
     try:
@@ -83,7 +84,7 @@ def _picture_stream(path: Path) -> str:
     return "empty"
 
 
-def _mask(spec: JobSpec, size: tuple[int, int]) -> np.ndarray | None:
+def user_mask(spec: JobSpec, size: tuple[int, int]) -> np.ndarray | None:
     try:
         return load_mask(spec, (size[1], size[0]))
     except MediaError as exc:
@@ -99,17 +100,22 @@ def render_dub(spec: JobSpec, ctx: JobContext) -> HandlerResult:
     choosing mouths, rendering) so the CLI's bar and the API's job status show progress.
     The output lasts exactly the (possibly cut) new audio, which is what is billed.
     """
+    generator = load_generator(spec.settings)
+    if generator is not None:  # render.backend names a neural model
+        from engine.lipsync.neural.dub import render_dub_neural
+
+        return render_dub_neural(spec, ctx, generator)
     mode = spec.params.get("sync_mode") or SyncMode.BOUNCE
     style = style_from_prompt(spec.params.get("prompt", ""))
     video_path = spec.inputs["video"]
     with ctx.stage(Stage.DECODING):
-        info = _video_info(video_path)
+        info = video_info(video_path)
         rate = output_rate(info, spec.params.get("fps"))
         fps = float(rate)
         voice, soundtrack = load_voice(spec.inputs["audio"], spec)
         assert info.width is not None and info.height is not None
         size = fit_resolution(info.width, info.height, short_side(spec))
-        mask = _mask(spec, size)
+        mask = user_mask(spec, size)
         n_out = frame_count(len(voice), ANALYSIS_RATE, fps)
     with ctx.stage(Stage.ANALYSING_SPEECH):
         track = mouth_track(
@@ -138,7 +144,7 @@ def render_dub(spec: JobSpec, ctx: JobContext) -> HandlerResult:
         with ctx.stage(Stage.CHOOSING_MOUTHS):
             the_plan = plan(analysis, track, indices)
         if plays_backwards(indices) and analysis.cache is None:
-            analysis.cache = _fill_cache(video_path, size, fps, analysis.frames, spec.work_dir)
+            analysis.cache = fill_cache(video_path, size, fps, analysis.frames, spec.work_dir)
         if analysis.cache is not None:
             frames = analysis.cache.play(indices)
         else:
@@ -159,7 +165,7 @@ def render_dub(spec: JobSpec, ctx: JobContext) -> HandlerResult:
     return HandlerResult(output_seconds=seconds)
 
 
-def _fill_cache(
+def fill_cache(
     path: Path, size: tuple[int, int], fps: float, frames: int, work_dir: Path
 ) -> LosslessCache:
     """The lossless copy, when pass 1 did not expect to need it (a wrong duration header)."""

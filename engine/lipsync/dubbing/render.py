@@ -129,7 +129,7 @@ def render(
         wanted_gap = float(the_plan.gap[i])
         teeth = float(the_plan.teeth[i])
         state = int(the_plan.state[i])
-        cover = _cover(analysis, j, frame.shape)
+        cover = cover_of(analysis, j, frame.shape)
         if state == SELF:
             own = measure(points).gap
             if abs(own - wanted_gap) < _SELF_TOLERANCE:
@@ -151,7 +151,7 @@ def render(
         yield frame
 
 
-def _cover(analysis: Analysis, j: int, shape: tuple[int, ...]) -> Cover | None:
+def cover_of(analysis: Analysis, j: int, shape: tuple[int, ...]) -> Cover | None:
     """What covers the dubbed face in source frame `j`, in frame pixels around the face
     (grown by a margin and softened, so nothing of it is painted over), or None.
 

@@ -22,12 +22,23 @@ class FaceGenerator(Protocol):
     name: str  # "wav2lip" | "musetalk"
     crop_size: int  # side of the square crops the model takes and returns (96, 256)
     batch_size: int  # frames per forward pass that suits the device
+    # Optional: True where `face_box` needs only the tracker's `KEY_POINTS`; without it the
+    # video pipeline re-meshes every dubbed face for all 478 points (a few ms a frame).
+    # key_points_suffice: bool
 
     def face_box(
         self, points: np.ndarray, frame_shape: tuple[int, int]
     ) -> tuple[int, int, int, int]:
         """The box (x0, y0, x1, y1, pixels, x1/y1 exclusive, inside the frame) to cut for one
-        face, from its 478 MediaPipe face-mesh points in pixels, as the model was trained."""
+        face, from its 478 MediaPipe face-mesh points in pixels, as the model was trained.
+
+        In video the tracker keeps only some points (`KEY_POINTS` of
+        `engine.lipsync.dubbing.tracking`: eye corners, nose line and wings, lips, jaw line,
+        forehead top, chin). A model that sets `key_points_suffice` gets those alone (NaN
+        elsewhere); any other gets the face re-meshed for all 478 (tracking's smoothed
+        points kept where it has them; NaN elsewhere only where the re-mesh finds no face).
+        A box that cannot be computed (ValueError) or is under 8 px makes the frame pass
+        through untouched."""
         ...
 
     def speech_features(

@@ -118,6 +118,12 @@ class PortraitAnimator:
         check_fps(fps)
         return self._compositor.frame(index, fps, [mouth])
 
+    def head_pose(self, index: int, fps: float, mouth: MouthFrame = CLOSED) -> np.ndarray:
+        """2x3 affine taking `face` to where the head is in frame `index` (for drawing on
+        the moving face, as the neural backends do)."""
+        check_fps(fps)
+        return self._compositor.rigs[0].pose(index / fps, mouth)
+
 
 def check_fps(fps: float) -> None:
     if not fps > 0:

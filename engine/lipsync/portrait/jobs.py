@@ -24,6 +24,7 @@ from engine.lipsync.job_media import (
     short_side,
     spoken_phones,
 )
+from engine.lipsync.neural import load_generator
 from engine.lipsync.portrait.animator import PortraitAnimator, mouth_frames
 from engine.lipsync.portrait.duet import DuetAnimator
 from engine.lipsync.portrait.mouth_rig import require_closable
@@ -56,6 +57,11 @@ def _track(voice: np.ndarray, fps: float, n_frames: int, source: Path) -> MouthT
 
 @register("lipsync-image")
 def render_portrait(spec: JobSpec, ctx: JobContext) -> HandlerResult:
+    generator = load_generator(spec.settings)
+    if generator is not None:  # render.backend names a neural model
+        from engine.lipsync.neural.portrait import render_portrait_neural
+
+        return render_portrait_neural(spec, ctx, generator)
     fps = float(spec.params["fps"])
     style = style_from_prompt(spec.params.get("prompt", ""))
     with ctx.stage(Stage.DECODING):
