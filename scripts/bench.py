@@ -20,6 +20,9 @@ from engine import ledger
 from engine.config import Settings, load_settings
 from engine.job_request import JobRequest
 from engine.service import Service
+from scripts.bench_musetalk import musetalk_speed
+from scripts.bench_neural import neural_speed
+from scripts.bench_ray import ray_vs_local
 
 SECTIONS: dict[str, Callable[[Path], Awaitable[None]]] = {}
 
@@ -516,6 +519,9 @@ async def measure_cost(root: Path) -> None:
         )
 
 
+section("ray")(ray_vs_local)  # scripts/bench_ray.py: the Ray executor vs local
+section("neural")(neural_speed)  # scripts/bench_neural.py: Wav2Lip vs classic on this CPU
+section("musetalk")(musetalk_speed)  # scripts/bench_musetalk.py: MuseTalk frames per second
 
 
 async def main(names: list[str]) -> None:

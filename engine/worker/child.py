@@ -1,5 +1,8 @@
 """The render process: a spawned child that runs one job at a time for its pool slot.
 
+`run_job` is the one piece of code that runs a job's handler, shared by this process (the
+`local` executor) and the Ray actor (`engine/worker/ray_executor.py`).
+
 Rendering is CPU-bound and uses native libraries (MediaPipe, x264) that are not fork-safe,
 so each slot owns one *spawned* process for its lifetime and talks to it over a pipe. The
 process stays warm between jobs (models loaded once). The parent kills it to cancel a job
@@ -24,9 +27,9 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
-from engine.config import settings_from_dict
+from engine.config import Settings, settings_from_dict
 from engine.errors import LipsyncError
-from engine.handlers import JobContext, JobSpec, get_handler, load_handlers
+from engine.handlers import JobContext, JobSpec, ProgressSink, get_handler, load_handlers
 from engine.native_logs import quiet_native_logs
 
 PROGRESS_INTERVAL = 0.2
@@ -53,7 +56,7 @@ def child_main(conn: Connection, settings_data: dict[str, Any]) -> None:
         if message[0] == "stop":
             return
         if message[0] == "run":
-            conn.send(_run(conn, message[1], settings))
+            conn.send(run_job(message[1], settings, lambda s, f: conn.send(("progress", s, f))))
 
 
 def _exit_with_parent() -> None:
@@ -69,7 +72,15 @@ def _exit_with_parent() -> None:
     threading.Thread(target=watch, daemon=True, name="parent-watch").start()
 
 
-def _run(conn: Connection, payload: dict[str, Any], settings: Any) -> tuple[str, dict[str, Any]]:
+def run_job(
+    payload: dict[str, Any], settings: Settings, send: ProgressSink
+) -> tuple[str, dict[str, Any]]:
+    """Run one job's handler on the paths in `payload`; never raises for the job's own
+    failures, which come back as ("error", {...}) so the caller settles them, not crashes.
+
+    Progress goes to `send` at most every PROGRESS_INTERVAL (plus every stage's start and
+    end), so a chatty handler cannot flood the pipe or the actor's progress buffer.
+    """
     last_sent = 0.0
 
     def report(stage: str, fraction: float) -> None:
@@ -77,7 +88,7 @@ def _run(conn: Connection, payload: dict[str, Any], settings: Any) -> tuple[str,
         now = time.monotonic()
         if fraction in (0.0, 1.0) or now - last_sent >= PROGRESS_INTERVAL:
             last_sent = now
-            conn.send(("progress", stage, fraction))
+            send(stage, fraction)
 
     ctx = JobContext(report=report)
     handler = get_handler(payload["model"])

@@ -1,7 +1,8 @@
-"""The worker pool: asyncio slots that claim jobs and drive one render process each.
+"""The worker pool: asyncio slots that claim jobs and drive one renderer each.
 
 The event loop only does bookkeeping (claim, heartbeat, settle); the rendering happens in
-the slot's spawned process, so the API served from the same loop stays responsive. Every
+the slot's renderer (a spawned process here, or a Ray actor on a cluster: see
+`engine/worker/executor.py`), so the API served from the same loop stays responsive. Every
 pool also sweeps for lapsed leases, so jobs of a worker that died (kill -9, power cut) are
 re-run by whichever pool is alive, up to `workers.max_attempts`, then failed and refunded.
 """
@@ -12,36 +13,34 @@ import asyncio
 import contextlib
 import importlib.util
 import logging
-import multiprocessing
 import os
 import shutil
 import socket
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from multiprocessing.connection import Connection
-from typing import Any, Literal
+from typing import Literal
 
 from engine import jobs, pricing
 from engine.config import Settings
 from engine.db import Database
 from engine.errors import ConfigError
 from engine.jobs import Job
+from engine.lipsync.neural import check_backend
 from engine.storage import Storage
 from engine.vocabulary import Model, Stage
-from engine.worker.child import child_main
+from engine.worker.executor import Executor, RenderDied, Renderer, make_executor
 
 log = logging.getLogger("lipsync.worker")
 RETENTION_INTERVAL = 3600.0
+RESTART_PAUSE = 5.0  # between tries to start a slot's renderer that would not start
 
-READY_TIMEOUT = 180.0
-Progress = Callable[[str, float], None]
 JobListener = Callable[[Job], Awaitable[None]]
 Verdict = Literal["lost", "stalled", "overtime"]
 
 
 def check_plugins(plugins: list[str]) -> None:
-    """Refuse to start with a plugin that cannot be imported (the children would die)."""
+    """Refuse to start with a plugin that cannot be imported (every renderer would die)."""
     for module in plugins:
         try:
             found = importlib.util.find_spec(module) is not None
@@ -51,86 +50,13 @@ def check_plugins(plugins: list[str]) -> None:
             raise ConfigError(f"workers.plugins: cannot import the module '{module}'")
 
 
-class ChildDied(Exception):
-    """The render process exited (crash, kill, out of memory) before it answered."""
-
-
-class RenderProcess:
-    """One warm spawned render process and the pipe to it."""
-
-    def __init__(self, settings_data: dict[str, Any]) -> None:
-        self._settings_data = settings_data
-        self._process: multiprocessing.process.BaseProcess | None = None
-        self._conn: Connection | None = None
-        self._messages: asyncio.Queue[tuple[Any, ...] | None] = asyncio.Queue()
-
-    @property
-    def pid(self) -> int | None:
-        return self._process.pid if self._process else None
-
-    async def start(self) -> None:
-        ctx = multiprocessing.get_context("spawn")
-        parent, child = ctx.Pipe()
-        self._messages = asyncio.Queue()
-        process = ctx.Process(
-            target=child_main, args=(child, self._settings_data), daemon=True, name="lipsync-render"
-        )
-        process.start()
-        child.close()
-        self._process, self._conn = process, parent
-        asyncio.get_running_loop().add_reader(parent.fileno(), self._on_readable)
-        message = await asyncio.wait_for(self._next(), READY_TIMEOUT)
-        if message[0] != "ready":
-            raise ChildDied(f"unexpected first message {message!r}")
-
-    async def run(self, payload: dict[str, Any], on_progress: Progress) -> tuple[str, dict]:
-        assert self._conn is not None
-        self._conn.send(("run", payload))
-        while True:
-            message = await self._next()
-            if message[0] == "progress":
-                on_progress(message[1], message[2])
-            else:
-                return message[0], message[1]
-
-    def kill(self) -> None:
-        if self._process is not None and self._process.is_alive():
-            self._process.kill()
-
-    async def close(self) -> None:
-        self.kill()
-        if self._conn is not None:
-            with contextlib.suppress(Exception):
-                asyncio.get_running_loop().remove_reader(self._conn.fileno())
-            self._conn.close()
-            self._conn = None
-        if self._process is not None:
-            await asyncio.to_thread(self._process.join, 5)
-            self._process = None
-
-    async def _next(self) -> tuple[Any, ...]:
-        message = await self._messages.get()
-        if message is None:
-            raise ChildDied("the render process exited")
-        return message
-
-    def _on_readable(self) -> None:
-        assert self._conn is not None
-        try:
-            while self._conn.poll():
-                self._messages.put_nowait(self._conn.recv())
-        except (EOFError, OSError):
-            asyncio.get_running_loop().remove_reader(self._conn.fileno())
-            self._messages.put_nowait(None)
-
-
 @dataclass
 class RenderWatch:
     """What the parent knows of a render in flight: its progress, and whether to stop it.
 
-    `verdict` says why the parent killed the render process: "lost" (the job is no longer
-    ours), "stalled" (progress stood still for `stall_seconds`) or "overtime" (it ran past
-    its wall clock); None when the process died on its own.
+    `verdict` says why the pool killed the render: "lost" (the job is no longer ours),
+    "stalled" (progress stood still for `stall_seconds`) or "overtime" (it ran past its wall
+    clock); None when the render died on its own (a crash, a killed actor, a lost node).
     """
 
     stall_seconds: float
@@ -186,32 +112,59 @@ class WorkerPool:
         self.name = f"{socket.gethostname()}:{os.getpid()}:{os.urandom(3).hex()}"
         self._stop = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
-        self._processes: list[RenderProcess] = []
-        self._settings_data = settings.to_dict()
+        self._renderers: list[Renderer | None] = []  # None: to be restarted
+        self._executor: Executor | None = None
+
+    @property
+    def renderers(self) -> list[Renderer]:
+        """The slots' renderers now (a slot gets a fresh one after a render died)."""
+        return [r for r in self._renderers if r is not None]
 
     async def start(self) -> None:
         check_plugins(self.settings.workers.plugins)
-        self._processes = [RenderProcess(self._settings_data) for _ in range(self.slots)]
-        await asyncio.gather(*(p.start() for p in self._processes))
+        check_backend(self.settings)
+        self._executor = make_executor(self.settings)
+        await self._executor.open()
+        try:
+            fresh = [self._executor.renderer() for _ in range(self.slots)]
+            self._renderers = list(fresh)
+            await asyncio.gather(*(r.start() for r in fresh))
+        except BaseException:
+            await asyncio.gather(*(r.close() for r in self.renderers), return_exceptions=True)
+            await self._executor.close()
+            self._renderers, self._executor = [], None
+            raise
         self._tasks = [
             asyncio.create_task(self._slot_loop(i), name=f"slot-{i}") for i in range(self.slots)
         ]
         self._tasks.append(asyncio.create_task(self._recovery_loop(), name="recovery"))
         self._tasks.append(asyncio.create_task(self._retention_loop(), name="retention"))
-        log.info("worker pool %s started with %d render processes", self.name, self.slots)
+        log.info(
+            "worker pool %s started with %d %s renderers",
+            self.name,
+            self.slots,
+            self.settings.workers.executor,
+        )
 
     async def stop(self) -> None:
         """Stop taking jobs; jobs in flight go back to the queue without using an attempt."""
         self._stop.set()
-        for process in self._processes:
-            process.kill()
+        for renderer in self.renderers:
+            renderer.kill()
         await asyncio.gather(*self._tasks, return_exceptions=True)
-        await asyncio.gather(*(p.close() for p in self._processes), return_exceptions=True)
+        await asyncio.gather(*(r.close() for r in self.renderers), return_exceptions=True)
         self._tasks.clear()
+        if self._executor is not None:
+            await self._executor.close()
+            self._executor = None
 
     async def _slot_loop(self, index: int) -> None:
         owner = f"{self.name}:{index}"
         while not self._stop.is_set():
+            if self._renderers[index] is None and not await self._restart(index):
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stop.wait(), RESTART_PAUSE)
+                continue
             try:
                 job = await jobs.claim(
                     self.db, owner, self.models, self.settings.workers.lease_seconds
@@ -230,7 +183,8 @@ class WorkerPool:
                 log.exception("job %s: bookkeeping failed", job.id)
 
     async def _run_job(self, index: int, owner: str, job: Job) -> None:
-        process = self._processes[index]
+        renderer = self._renderers[index]
+        assert renderer is not None
         output_name = self.storage.new_output_name()
         output_path = self.storage.output_path(output_name)
         work_dir = self.storage.work_dir(job.id)
@@ -252,16 +206,17 @@ class WorkerPool:
             wall_clock_seconds=workers.stall_seconds
             + workers.wall_clock_per_output_second * job.estimate_seconds,
         )
-        beat = asyncio.create_task(self._heartbeat(job, owner, watch, process))
+        beat = asyncio.create_task(self._heartbeat(job, owner, watch, renderer))
         died = False
         try:
-            kind, data = await process.run(payload, watch.moved)
+            kind, data = await renderer.run(payload, watch.moved)
             if kind == "done":
                 if rendered.is_file():
                     rendered.replace(output_path)
                 else:
                     kind, data = "error", _no_output(data)
-        except ChildDied:
+        except RenderDied as exc:
+            log.info("job %s: the render on %s died (%s)", job.id, renderer.where, exc)
             died = True
         finally:
             beat.cancel()
@@ -269,7 +224,7 @@ class WorkerPool:
                 await beat
             shutil.rmtree(work_dir, ignore_errors=True)  # before anyone hears the job ended
         if died:
-            await self._after_child_death(index, owner, job, watch)
+            await self._after_render_death(index, owner, job, watch)
             return
 
         if kind == "done":
@@ -303,7 +258,7 @@ class WorkerPool:
             return
         await self._notify(done)
 
-    async def _after_child_death(
+    async def _after_render_death(
         self, index: int, owner: str, job: Job, watch: RenderWatch
     ) -> None:
         if self._stop.is_set():
@@ -334,17 +289,30 @@ class WorkerPool:
             requeued = await jobs.requeue(self.db, job.id, owner, reason=reason, count_attempt=True)
         if requeued is not None:
             await self._notify(requeued)
-        await self._processes[index].close()
-        if not self._stop.is_set():
-            self._processes[index] = RenderProcess(self._settings_data)
-            try:
-                await self._processes[index].start()
-            except ChildDied:
-                if not self._stop.is_set():  # killed by `stop` while starting: expected
-                    raise
+        dead = self._renderers[index]
+        self._renderers[index] = None  # the slot starts a fresh one before its next claim
+        if dead is not None:
+            await dead.close()
+
+    async def _restart(self, index: int) -> bool:
+        """Give the slot a fresh renderer; False (logged) when it cannot start now, such as
+        a cluster that lost the node and has no room left for another actor. The slot then
+        claims nothing until it can render, instead of spending jobs' attempts."""
+        assert self._executor is not None
+        renderer = self._executor.renderer()
+        self._renderers[index] = renderer
+        try:
+            await renderer.start()
+            return True
+        except Exception as exc:
+            if not self._stop.is_set():  # killed by `stop` while starting: expected
+                log.warning("slot %d: cannot start a renderer (%s); trying again", index, exc)
+            self._renderers[index] = None
+            await renderer.close()
+            return False
 
     async def _heartbeat(
-        self, job: Job, owner: str, watch: RenderWatch, process: RenderProcess
+        self, job: Job, owner: str, watch: RenderWatch, renderer: Renderer
     ) -> None:
         """Renew the lease and report progress; kill the render if the job is lost, if its
         progress stands still for `stall_seconds`, or if it runs past its wall clock.
@@ -362,7 +330,7 @@ class WorkerPool:
             verdict = watch.judge()
             if verdict is not None:
                 watch.verdict = verdict
-                process.kill()
+                renderer.kill()
                 return
             since = time.monotonic() - last_write
             due = since >= self.settings.workers.heartbeat_seconds
@@ -383,7 +351,7 @@ class WorkerPool:
             if not ours:
                 log.info("job %s is no longer ours (canceled or re-queued); stopping", job.id)
                 watch.verdict = "lost"
-                process.kill()
+                renderer.kill()
                 return
 
     async def _recovery_loop(self) -> None:
