@@ -156,12 +156,27 @@ def _reachable(address: str) -> None:
         raise ConnectionError(f"nothing answers at {address}: {exc}") from None
 
 
+def _use_token_if_here() -> None:
+    """Send this machine's Ray token (~/.ray/auth_token) when RAY_AUTH_MODE is unset, as
+    `ray start` does: a head started on a box that has a token demands it, but ray.init
+    with an explicit address never looks for one and fails with a bare "cannot connect".
+    A cluster without authentication ignores the token, so sending it never hurts."""
+    try:
+        from ray._private.authentication.authentication_token_setup import (
+            maybe_enable_token_auth_if_token_available,
+        )
+    except ImportError:  # another Ray version: RAY_AUTH_MODE=token by hand, as the README says
+        return
+    maybe_enable_token_auth_if_token_available(warn_if_disabled=False)
+
+
 def _join(address: str) -> None:
     global _users, _connected_here
     with _lock:
         if _users == 0 and not ray.is_initialized():
             if address:
                 _reachable(address)
+                _use_token_if_here()
                 ray.init(address=address)
             else:  # "local" always starts a fresh runtime, never a cluster found on the box
                 ray.init(address="local", include_dashboard=False)
@@ -200,7 +215,8 @@ class RayExecutor:
                 "the cluster wants its token: export RAY_AUTH_MODE=token here and copy the "
                 "head's ~/.ray/auth_token to this machine"
                 if isinstance(exc, AuthenticationError)
-                else "start the cluster with `ray start --head` or fix workers.ray_address"
+                else "start the cluster with `ray start --head` or fix workers.ray_address (a "
+                "head that wants a token this machine lacks looks the same: see the README)"
             )
             first = (str(exc).strip().splitlines() or [""])[0][:300]
             raise ConfigError(
