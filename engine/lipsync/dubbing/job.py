@@ -13,14 +13,16 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
+from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
+from typing import Any, Protocol
 
 import numpy as np
 
 from engine.errors import MediaError
 from engine.handlers import HandlerResult, JobContext, JobSpec, register
-from engine.lipsync.dubbing.analysis import analyse
+from engine.lipsync.dubbing.analysis import Analysis, analyse
 from engine.lipsync.dubbing.render import plan, render
 from engine.lipsync.dubbing.retime import LosslessCache, plays_backwards, replay, source_indices
 from engine.lipsync.job_media import (
@@ -39,6 +41,8 @@ from engine.media import MediaInfo, fit_resolution, iter_video_frames, probe
 from engine.media.encode import frame_rate
 from engine.media.probe import open_input
 from engine.vocabulary import Stage, SyncMode
+
+Mask = np.ndarray | None  # the user's mask in output pixels: where the mouth may be painted
 
 # Frame rates a source may keep; outside them (a slide show at 2 fps, a 240 fps phone clip)
 # the output uses the nearest bound.
@@ -91,78 +95,156 @@ def user_mask(spec: JobSpec, size: tuple[int, int]) -> np.ndarray | None:
         raise MediaError("the mask image could not be read") from exc
 
 
+class MouthPainter(Protocol):
+    """What draws a dub's mouths: the classic atlas of the speaker's own mouths, or a neural
+    model (`engine.lipsync.neural.dub`). Everything else of the job is `dub`'s, shared."""
+
+    def listen(self, source: DubSource) -> None:
+        """Learn the new speech (inside the "analysing speech" stage)."""
+        ...
+
+    def prepare(self, analysis: Analysis, indices: list[int], ctx: JobContext) -> None:
+        """Decide what to draw once faces are known (a stage of its own if it has one)."""
+        ...
+
+    def paint(
+        self, analysis: Analysis, frames: Iterator[tuple[int, np.ndarray]], mask: Mask
+    ) -> Iterator[np.ndarray]:
+        """The output frames, from (source index, frame) pairs in output order."""
+        ...
+
+
+@dataclass(frozen=True)
+class DubSource:
+    """The decoded facts of a dub: the video, its output rate and size, the new voice."""
+
+    path: Path
+    rate: Fraction
+    voice: np.ndarray
+    soundtrack: Any
+    size: tuple[int, int]
+    mask: Mask
+    n_out: int
+    seconds: float | None  # the source's claimed duration
+
+    @property
+    def fps(self) -> float:
+        return float(self.rate)
+
+
+class ClassicMouths:
+    """The built-in painter: phones heard in the voice, mouths chosen from the atlas."""
+
+    def __init__(self, spec: JobSpec) -> None:
+        self._spec = spec
+        self._style = style_from_prompt(spec.params.get("prompt", ""))
+
+    def listen(self, source: DubSource) -> None:
+        self._track = mouth_track(
+            source.voice,
+            ANALYSIS_RATE,
+            source.fps,
+            n_frames=source.n_out,
+            expressiveness=self._style.expressiveness,
+            phones=spoken_phones(self._spec.inputs["audio"]),
+        )
+
+    def prepare(self, analysis: Analysis, indices: list[int], ctx: JobContext) -> None:
+        with ctx.stage(Stage.CHOOSING_MOUTHS):
+            self._plan = plan(analysis, self._track, indices)
+
+    def paint(
+        self, analysis: Analysis, frames: Iterator[tuple[int, np.ndarray]], mask: Mask
+    ) -> Iterator[np.ndarray]:
+        return render(analysis, self._plan, frames, mask)
+
+
 @register("lipsync-video")
 def render_dub(spec: JobSpec, ctx: JobContext) -> HandlerResult:
     """The `lipsync-video` job: inputs `video`, `audio` and optional `mask_image`; params
-    `resolution`, `fps`, `prompt` (expressiveness), `sync_mode`, `max_duration`.
-
-    Stages are reported as they start (decoding, analysing speech, tracking faces,
-    choosing mouths, rendering) so the CLI's bar and the API's job status show progress.
-    The output lasts exactly the (possibly cut) new audio, which is what is billed.
+    `resolution`, `fps`, `prompt` (expressiveness), `sync_mode`, `max_duration`. The
+    mouths are the classic renderer's, or a neural model's when `render.backend` names one.
     """
     generator = load_generator(spec.settings)
-    if generator is not None:  # render.backend names a neural model
-        from engine.lipsync.neural.dub import render_dub_neural
+    if generator is not None:
+        from engine.lipsync.neural.dub import NeuralMouths
 
-        return render_dub_neural(spec, ctx, generator)
+        return dub(spec, ctx, NeuralMouths(generator))
+    return dub(spec, ctx, ClassicMouths(spec))
+
+
+def dub(spec: JobSpec, ctx: JobContext, painter: MouthPainter) -> HandlerResult:
+    """Decode, hear the voice, track the faces, fit the video to the voice, paint, encode.
+
+    Stages are reported as they start (decoding, analysing speech, tracking faces, the
+    painter's own, rendering) so the CLI's bar and the API's job status show progress.
+    The output lasts exactly the (possibly cut) new audio, which is what is billed.
+    """
     mode = spec.params.get("sync_mode") or SyncMode.BOUNCE
-    style = style_from_prompt(spec.params.get("prompt", ""))
-    video_path = spec.inputs["video"]
     with ctx.stage(Stage.DECODING):
-        info = video_info(video_path)
-        rate = output_rate(info, spec.params.get("fps"))
-        fps = float(rate)
-        voice, soundtrack = load_voice(spec.inputs["audio"], spec)
-        assert info.width is not None and info.height is not None
-        size = fit_resolution(info.width, info.height, short_side(spec))
-        mask = user_mask(spec, size)
-        n_out = frame_count(len(voice), ANALYSIS_RATE, fps)
+        source = decode(spec)
     with ctx.stage(Stage.ANALYSING_SPEECH):
-        track = mouth_track(
-            voice,
-            ANALYSIS_RATE,
-            fps,
-            n_frames=n_out,
-            expressiveness=style.expressiveness,
-            phones=spoken_phones(spec.inputs["audio"]),
-        )
-    source_frames = math.ceil((info.duration or n_out / fps) * fps)
+        painter.listen(source)
+    fps, n_out = source.fps, source.n_out
+    source_frames = math.ceil((source.seconds or n_out / fps) * fps)
     with ctx.stage(Stage.TRACKING_FACES):
         analysis = analyse(
-            video_path,
-            size,
+            source.path,
+            source.size,
             fps,
             n_out,
             mode=mode,
-            mask=mask,
+            mask=source.mask,
             work_dir=spec.work_dir,
             source_frames=source_frames,
             progress=ctx.progress,
         )
     try:
         indices = source_indices(n_out, analysis.frames, mode)
-        with ctx.stage(Stage.CHOOSING_MOUTHS):
-            the_plan = plan(analysis, track, indices)
+        painter.prepare(analysis, indices, ctx)
         if plays_backwards(indices) and analysis.cache is None:
-            analysis.cache = fill_cache(video_path, size, fps, analysis.frames, spec.work_dir)
+            analysis.cache = fill_cache(
+                source.path, source.size, fps, analysis.frames, spec.work_dir
+            )
         if analysis.cache is not None:
             frames = analysis.cache.play(indices)
         else:
 
             def reopen() -> Iterator[np.ndarray]:
-                return iter_video_frames(video_path, fps=fps, size=size, max_seconds=n_out / fps)
+                return iter_video_frames(
+                    source.path, fps=fps, size=source.size, max_seconds=n_out / fps
+                )
 
             frames = replay(reopen, indices)
         with ctx.stage(Stage.RENDERING):
-            rendered = render(analysis, the_plan, frames, mask)
+            rendered = painter.paint(analysis, frames, source.mask)
             seconds = encode(
-                spec, ctx, size, rendered, n_out, soundtrack, crf=spec.settings.render.dub_crf,
-                fps=rate,
+                spec, ctx, source.size, rendered, n_out, source.soundtrack,
+                crf=spec.settings.render.dub_crf, fps=source.rate,
             )  # fmt: skip
     finally:
         if analysis.cache is not None:
             analysis.cache.remove()
     return HandlerResult(output_seconds=seconds)
+
+
+def decode(spec: JobSpec) -> DubSource:
+    video_path = spec.inputs["video"]
+    info = video_info(video_path)
+    rate = output_rate(info, spec.params.get("fps"))
+    voice, soundtrack = load_voice(spec.inputs["audio"], spec)
+    assert info.width is not None and info.height is not None
+    size = fit_resolution(info.width, info.height, short_side(spec))
+    return DubSource(
+        path=video_path,
+        rate=rate,
+        voice=voice,
+        soundtrack=soundtrack,
+        size=size,
+        mask=user_mask(spec, size),
+        n_out=frame_count(len(voice), ANALYSIS_RATE, float(rate)),
+        seconds=info.duration,
+    )
 
 
 def fill_cache(

@@ -1,6 +1,6 @@
 """`lipsync-video` with a neural model: the classic dubbing's passes, the model's mouths.
 
-Everything but the mouth is the classic job's (`engine.lipsync.dubbing.job`): the same
+Everything but the mouth is the classic job's (`engine.lipsync.dubbing.job.dub`): the same
 decoding and frame rate, the same pass 1 (`analysis`: faces tracked through cuts, the
 speaker of each shot, what covers the mouth, how much dub each frame can take), the same
 fit of the video to the new audio (`retime`), the same encoding. Instead of choosing and
@@ -12,77 +12,41 @@ model listens to the audio itself.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterator
 
 import numpy as np
 
-from engine.handlers import HandlerResult, JobContext, JobSpec
-from engine.lipsync.dubbing.analysis import Analysis, analyse
-from engine.lipsync.dubbing.job import fill_cache, output_rate, user_mask, video_info
+from engine.handlers import JobContext
+from engine.lipsync.dubbing.analysis import Analysis
+from engine.lipsync.dubbing.job import DubSource, Mask
 from engine.lipsync.dubbing.render import cover_of
-from engine.lipsync.dubbing.retime import plays_backwards, replay, source_indices
 from engine.lipsync.dubbing.tracking import KEY_POINTS
 from engine.lipsync.faces import mesh_crop
-from engine.lipsync.job_media import ANALYSIS_RATE, encode, frame_count, load_voice, short_side
+from engine.lipsync.job_media import ANALYSIS_RATE
 from engine.lipsync.neural.generator import FaceGenerator
 from engine.lipsync.neural.paste import Target, mesh_from_key, redraw
-from engine.media import fit_resolution, iter_video_frames
-from engine.vocabulary import Stage, SyncMode
 
 
-def render_dub_neural(spec: JobSpec, ctx: JobContext, generator: FaceGenerator) -> HandlerResult:
-    """The `lipsync-video` job (same inputs, parameters, stages and output as the classic
-    one) with `generator` drawing the mouths."""
-    mode = spec.params.get("sync_mode") or SyncMode.BOUNCE
-    video_path = spec.inputs["video"]
-    with ctx.stage(Stage.DECODING):
-        info = video_info(video_path)
-        rate = output_rate(info, spec.params.get("fps"))
-        fps = float(rate)
-        voice, soundtrack = load_voice(spec.inputs["audio"], spec)
-        assert info.width is not None and info.height is not None
-        size = fit_resolution(info.width, info.height, short_side(spec))
-        mask = user_mask(spec, size)
-        n_out = frame_count(len(voice), ANALYSIS_RATE, fps)
-    with ctx.stage(Stage.ANALYSING_SPEECH):
-        features = generator.speech_features(voice, ANALYSIS_RATE, fps, n_out)
-    source_frames = math.ceil((info.duration or n_out / fps) * fps)
-    with ctx.stage(Stage.TRACKING_FACES):
-        analysis = analyse(
-            video_path,
-            size,
-            fps,
-            n_out,
-            mode=mode,
-            mask=mask,
-            work_dir=spec.work_dir,
-            source_frames=source_frames,
-            progress=ctx.progress,
+class NeuralMouths:
+    """The `lipsync-video` painter with `generator` drawing the mouths (`dubbing.job.dub`
+    runs everything else as for the classic dub)."""
+
+    def __init__(self, generator: FaceGenerator) -> None:
+        self._generator = generator
+
+    def listen(self, source: DubSource) -> None:
+        self._features = self._generator.speech_features(
+            source.voice, ANALYSIS_RATE, source.fps, source.n_out
         )
-    try:
-        indices = source_indices(n_out, analysis.frames, mode)
-        if plays_backwards(indices) and analysis.cache is None:
-            analysis.cache = fill_cache(video_path, size, fps, analysis.frames, spec.work_dir)
-        if analysis.cache is not None:
-            frames = analysis.cache.play(indices)
-        else:
 
-            def reopen() -> Iterator[np.ndarray]:
-                return iter_video_frames(video_path, fps=fps, size=size, max_seconds=n_out / fps)
+    def prepare(self, analysis: Analysis, indices: list[int], ctx: JobContext) -> None:
+        """Nothing to choose: the model draws each frame from the speech at that frame."""
 
-            frames = replay(reopen, indices)
-        with ctx.stage(Stage.RENDERING):
-            full = not getattr(generator, "key_points_suffice", False)
-            rendered = redraw(generator, features, targets(analysis, frames, full), mask)
-            seconds = encode(
-                spec, ctx, size, rendered, n_out, soundtrack, crf=spec.settings.render.dub_crf,
-                fps=rate,
-            )  # fmt: skip
-    finally:
-        if analysis.cache is not None:
-            analysis.cache.remove()
-    return HandlerResult(output_seconds=seconds)
+    def paint(
+        self, analysis: Analysis, frames: Iterator[tuple[int, np.ndarray]], mask: Mask
+    ) -> Iterator[np.ndarray]:
+        full = not getattr(self._generator, "key_points_suffice", False)
+        return redraw(self._generator, self._features, targets(analysis, frames, full), mask)
 
 
 def targets(

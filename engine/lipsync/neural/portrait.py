@@ -11,31 +11,22 @@ in video (`paste`). The duet (`lipsync-image-multi`) stays classic.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from engine.handlers import HandlerResult, JobContext, JobSpec
 from engine.lipsync.dubbing.atlas import apply
 from engine.lipsync.dubbing.tracking import key_points
-from engine.lipsync.faces import find_face
-from engine.lipsync.job_media import (
-    ANALYSIS_RATE,
-    encode,
-    frame_count,
-    load_mask,
-    load_voice,
-    short_side,
-)
+from engine.lipsync.job_media import ANALYSIS_RATE
 from engine.lipsync.neural.generator import FaceGenerator
 from engine.lipsync.neural.paste import Target, redraw
 from engine.lipsync.portrait.animator import PortraitAnimator, prepare, smooth_track
 from engine.lipsync.portrait.inputs import MouthFrame
-from engine.lipsync.portrait.mouth_rig import require_closable
 from engine.lipsync.speech.phonemes import FRAME_S
 from engine.lipsync.speech.visemes import measure_loudness, speech_activity
-from engine.lipsync.style import style_from_prompt
-from engine.media import fit_resolution, load_image
-from engine.vocabulary import Stage
+
+if TYPE_CHECKING:  # the job module imports this one when a neural backend is set
+    from engine.lipsync.portrait.jobs import PhotoSource
 
 
 def speaking(voice: np.ndarray, fps: float, n_frames: int) -> np.ndarray:
@@ -48,35 +39,24 @@ def speaking(voice: np.ndarray, fps: float, n_frames: int) -> np.ndarray:
     return smooth_track(active[grid], fps, 0.25)
 
 
-def render_portrait_neural(
-    spec: JobSpec, ctx: JobContext, generator: FaceGenerator
-) -> HandlerResult:
-    """The `lipsync-image` job (same inputs, parameters, stages and output as the classic
-    one) with `generator` drawing the mouth."""
-    fps = float(spec.params["fps"])
-    style = style_from_prompt(spec.params.get("prompt", ""))
-    with ctx.stage(Stage.DECODING):
-        image = load_image(spec.inputs["image"], max_pixels=spec.settings.limits.max_image_pixels)
-        voice, soundtrack = load_voice(spec.inputs["audio"], spec)
-        mask = load_mask(spec, image.shape[:2])
-    with ctx.stage(Stage.FINDING_FACES):
-        face = find_face(image)
-        require_closable(face)
-    with ctx.stage(Stage.ANALYSING_SPEECH):
-        n_frames = frame_count(len(voice), ANALYSIS_RATE, fps)
-        features = generator.speech_features(voice, ANALYSIS_RATE, fps, n_frames)
-        talking = speaking(voice, fps, n_frames)
-    size = fit_resolution(image.shape[1], image.shape[0], short_side(spec))
-    with ctx.stage(Stage.RENDERING):
-        animator = PortraitAnimator(
-            image, face, size, seed=spec.params["seed"], style=style, mask=mask
-        )
+class NeuralPortrait:
+    """The `lipsync-image` painter with `generator` drawing the mouth (`portrait.jobs.animate`
+    runs everything else as for the classic portrait)."""
+
+    def __init__(self, generator: FaceGenerator) -> None:
+        self._generator = generator
+
+    def listen(self, source: PhotoSource) -> None:
+        voice, fps, n = source.voice, source.fps, source.n_frames
+        self._features = self._generator.speech_features(voice, ANALYSIS_RATE, fps, n)
+        self._talking = speaking(voice, fps, n)
+
+    def paint(self, source: PhotoSource, animator: PortraitAnimator) -> Iterator[np.ndarray]:
         # The mask in output pixels: the same fit to the frame as the photo's.
-        out_mask = prepare(image, size, mask)[2] if mask is not None else None
-        frames = _frames(animator, fps, talking)
-        rendered = redraw(generator, features, frames, out_mask)
-        seconds = encode(spec, ctx, size, rendered, n_frames, soundtrack)
-    return HandlerResult(output_seconds=seconds)
+        mask = source.mask
+        out_mask = prepare(source.image, source.size, mask)[2] if mask is not None else None
+        frames = _frames(animator, source.fps, self._talking)
+        return redraw(self._generator, self._features, frames, out_mask)
 
 
 def _frames(

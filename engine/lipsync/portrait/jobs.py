@@ -7,12 +7,15 @@ progress as it goes. Bad input surfaces as a `LipsyncError` with a message for t
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Protocol
 
 import numpy as np
 
 from engine.handlers import HandlerResult, JobContext, JobSpec, register
-from engine.lipsync.faces import find_face, find_two_faces
+from engine.lipsync.faces import Face, find_face, find_two_faces
 from engine.lipsync.job_media import (
     ANALYSIS_RATE,
     OUTPUT_RATE,
@@ -55,13 +58,68 @@ def _track(voice: np.ndarray, fps: float, n_frames: int, source: Path) -> MouthT
     return mouth_track(voice, ANALYSIS_RATE, fps, n_frames=n_frames, phones=spoken_phones(source))
 
 
+@dataclass(frozen=True)
+class PhotoSource:
+    """A talking portrait's decoded inputs: the photo, its face, the voice, the frames."""
+
+    image: np.ndarray
+    face: Face
+    voice: np.ndarray
+    soundtrack: Any
+    mask: np.ndarray | None  # in the photo's pixels
+    fps: float
+    n_frames: int
+    size: tuple[int, int]  # output frame size
+
+
+class PortraitPainter(Protocol):
+    """What draws a portrait's mouth: the classic mouth rig, or a neural model
+    (`engine.lipsync.neural.portrait`). Decoding, the head's motion and encoding are
+    `animate`'s, shared."""
+
+    def listen(self, source: PhotoSource) -> None:
+        """Learn the speech (inside the "analysing speech" stage)."""
+        ...
+
+    def paint(self, source: PhotoSource, animator: PortraitAnimator) -> Iterator[np.ndarray]:
+        """The output frames, the animator moving the head and eyes."""
+        ...
+
+
+class ClassicPortrait:
+    """The built-in painter: phones heard (or given with a typed voice), the rig's mouths."""
+
+    def __init__(self, spec: JobSpec) -> None:
+        self._audio = spec.inputs["audio"]
+
+    def listen(self, source: PhotoSource) -> None:
+        self._track = _track(source.voice, source.fps, source.n_frames, self._audio)
+
+    def paint(self, source: PhotoSource, animator: PortraitAnimator) -> Iterator[np.ndarray]:
+        track, fps = self._track, source.fps
+        mouths = mouth_frames(
+            limit_rate(sealed(track.open), fps),
+            track.width,
+            track.teeth,
+            track.speaking,
+            fps,
+            track.tongue,
+        )
+        return (animator.frame(i, fps, mouth) for i, mouth in enumerate(mouths))
+
+
 @register("lipsync-image")
 def render_portrait(spec: JobSpec, ctx: JobContext) -> HandlerResult:
     generator = load_generator(spec.settings)
     if generator is not None:  # render.backend names a neural model
-        from engine.lipsync.neural.portrait import render_portrait_neural
+        from engine.lipsync.neural.portrait import NeuralPortrait
 
-        return render_portrait_neural(spec, ctx, generator)
+        return animate(spec, ctx, NeuralPortrait(generator))
+    return animate(spec, ctx, ClassicPortrait(spec))
+
+
+def animate(spec: JobSpec, ctx: JobContext, painter: PortraitPainter) -> HandlerResult:
+    """The `lipsync-image` job: the photo's head moves and blinks, `painter` draws the mouth."""
     fps = float(spec.params["fps"])
     style = style_from_prompt(spec.params.get("prompt", ""))
     with ctx.stage(Stage.DECODING):
@@ -71,24 +129,24 @@ def render_portrait(spec: JobSpec, ctx: JobContext) -> HandlerResult:
     with ctx.stage(Stage.FINDING_FACES):
         face = find_face(image)
         require_closable(face)
+    source = PhotoSource(
+        image=image,
+        face=face,
+        voice=voice,
+        soundtrack=soundtrack,
+        mask=mask,
+        fps=fps,
+        n_frames=frame_count(len(voice), ANALYSIS_RATE, fps),
+        size=fit_resolution(image.shape[1], image.shape[0], short_side(spec)),
+    )
     with ctx.stage(Stage.ANALYSING_SPEECH):
-        n_frames = frame_count(len(voice), ANALYSIS_RATE, fps)
-        track = _track(voice, fps, n_frames, spec.inputs["audio"])
-    size = fit_resolution(image.shape[1], image.shape[0], short_side(spec))
+        painter.listen(source)
     with ctx.stage(Stage.RENDERING):
         animator = PortraitAnimator(
-            image, face, size, seed=spec.params["seed"], style=style, mask=mask
+            image, face, source.size, seed=spec.params["seed"], style=style, mask=mask
         )
-        mouths = mouth_frames(
-            limit_rate(sealed(track.open), fps),
-            track.width,
-            track.teeth,
-            track.speaking,
-            fps,
-            track.tongue,
-        )
-        frames = (animator.frame(i, fps, mouth) for i, mouth in enumerate(mouths))
-        seconds = encode(spec, ctx, size, frames, n_frames, soundtrack)
+        frames = painter.paint(source, animator)
+        seconds = encode(spec, ctx, source.size, frames, source.n_frames, soundtrack)
     return HandlerResult(output_seconds=seconds)
 
 
