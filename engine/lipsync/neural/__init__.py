@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import threading
 from pathlib import Path
+from types import ModuleType
 
 from engine.config import RenderSettings, Settings
 from engine.errors import ConfigError
@@ -54,16 +55,12 @@ def _load(render: RenderSettings) -> FaceGenerator:
     if render.backend == "musetalk":
         if not render.musetalk_dir:
             raise ConfigError('render.backend = "musetalk" needs render.musetalk_dir')
-        try:
-            from engine.lipsync.neural.musetalk import load_musetalk
-        except ImportError as exc:
-            raise ConfigError(
-                'render.backend = "musetalk" needs the musetalk extra'
-                f" (pip install 'lipsync-service[musetalk]'): {exc}"
-            ) from None
         from engine.lipsync.neural.wav2lip import resolve_device
 
-        return load_musetalk(Path(render.musetalk_dir).expanduser(), resolve_device(render.device))
+        musetalk = _musetalk()
+        return musetalk.load_musetalk(
+            Path(render.musetalk_dir).expanduser(), resolve_device(render.device)
+        )
     raise ConfigError(f"render.backend {render.backend!r} is not known")
 
 
@@ -86,14 +83,19 @@ def check_backend(settings: Settings) -> None:
     if render.backend == "wav2lip":
         validate_wav2lip(Path(render.wav2lip_checkpoint).expanduser())
     else:
-        try:
-            from engine.lipsync.neural.musetalk import check_musetalk_dir
-        except ImportError as exc:
-            raise ConfigError(
-                'render.backend = "musetalk" needs the musetalk extra'
-                f" (pip install 'lipsync-service[musetalk]'): {exc}"
-            ) from None
-        check_musetalk_dir(Path(render.musetalk_dir).expanduser())
+        _musetalk().check_musetalk_dir(Path(render.musetalk_dir).expanduser())
+
+
+def _musetalk() -> ModuleType:
+    """The MuseTalk package, or the start-time error that says which extra brings it."""
+    try:
+        from engine.lipsync.neural import musetalk
+    except ImportError as exc:
+        raise ConfigError(
+            'render.backend = "musetalk" needs the musetalk extra'
+            f" (pip install 'lipsync-service[musetalk]'): {exc}"
+        ) from None
+    return musetalk
 
 
 __all__ = ["FaceGenerator", "check_backend", "load_generator"]
