@@ -109,18 +109,28 @@ def phonemes(text: str) -> list[str]:
 
 
 def _pieces(sentence: str) -> list[str]:
+    """The sentence in pieces the model takes (at most `MAX_TOKENS` symbols), cut at
+    clause marks, else between words, else (one endless word) anywhere: nothing is
+    dropped."""
     if len(sentence) <= MAX_TOKENS:
         return [sentence]
-    pieces, current = [], ""
+    units: list[str] = []
     for clause in _CLAUSE_END.split(sentence):
-        if current and len(current) + len(clause) + 1 > MAX_TOKENS:
+        if len(clause) <= MAX_TOKENS:
+            units.append(clause)
+            continue
+        for word in clause.split():
+            units += [word[i : i + MAX_TOKENS] for i in range(0, len(word), MAX_TOKENS)]
+    pieces, current = [], ""
+    for unit in units:
+        if current and len(current) + len(unit) + 1 > MAX_TOKENS:
             pieces.append(current)
-            current = clause
+            current = unit
         else:
-            current = f"{current} {clause}".strip()
+            current = f"{current} {unit}".strip()
     if current:
         pieces.append(current)
-    return [p[:MAX_TOKENS] for p in pieces]
+    return pieces
 
 
 def synthesize(text: str, voice: str, speed: float) -> tuple[np.ndarray, Timed]:

@@ -125,3 +125,15 @@ def test_kokoros_timings_put_its_stops_where_the_audio_goes_quiet() -> None:
 def test_japanese_wa_is_an_open_lipped_glide_not_a_closure() -> None:
     speech = tts.speak("わたしは", tts.choose(language="ja"))
     assert [p for p, _, _ in speech.phones if p not in ("SIL",)][:2] == ["W", "AA"]
+
+
+def test_a_long_japanese_sentence_is_cut_into_model_sized_pieces_and_nothing_dropped() -> None:
+    words = [f"tabemasɨ{i}" for i in range(120)]  # ~1200 symbols, no clause mark at all
+    sentence = " ".join(words) + "."
+    pieces = kokoro._pieces(sentence)
+    assert len(pieces) >= 3 and all(len(p) <= kokoro.MAX_TOKENS for p in pieces)
+    assert " ".join(pieces).split() == sentence.split()
+    clauses = "、".join(["paɴ o tabemasɨ"] * 60)  # clause marks: cut there
+    assert all(
+        p.endswith("、") or p == kokoro._pieces(clauses)[-1] for p in kokoro._pieces(clauses)
+    )
