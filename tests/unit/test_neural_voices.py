@@ -11,6 +11,7 @@ import pytest
 from engine import tts
 from engine.tts import kokoro, piper
 from engine.tts.phones import ipa_phones
+from engine.tts.pieces import pieces
 
 VOICES = piper.installed()
 
@@ -127,13 +128,20 @@ def test_japanese_wa_is_an_open_lipped_glide_not_a_closure() -> None:
     assert [p for p, _, _ in speech.phones if p not in ("SIL",)][:2] == ["W", "AA"]
 
 
-def test_a_long_japanese_sentence_is_cut_into_model_sized_pieces_and_nothing_dropped() -> None:
+def test_a_long_sentence_is_cut_into_model_sized_pieces_and_nothing_dropped() -> None:
     words = [f"tabemasɨ{i}" for i in range(120)]  # ~1200 symbols, no clause mark at all
     sentence = " ".join(words) + "."
-    pieces = kokoro._pieces(sentence)
-    assert len(pieces) >= 3 and all(len(p) <= kokoro.MAX_TOKENS for p in pieces)
-    assert " ".join(pieces).split() == sentence.split()
-    clauses = "、".join(["paɴ o tabemasɨ"] * 60)  # clause marks: cut there
-    assert all(
-        p.endswith("、") or p == kokoro._pieces(clauses)[-1] for p in kokoro._pieces(clauses)
-    )
+    cut = pieces(sentence, kokoro.MAX_TOKENS)
+    assert len(cut) >= 3 and all(len(p) <= kokoro.MAX_TOKENS for p in cut)
+    assert " ".join(cut).split() == sentence.split()
+    clauses = pieces("、".join(["paɴ o tabemasɨ"] * 60), kokoro.MAX_TOKENS)
+    assert all(p.endswith("、") for p in clauses[:-1])  # cut at clause marks first
+
+
+def test_piper_reads_a_sentence_without_stops_in_pieces() -> None:
+    text = " ".join(["the quick brown fox jumps over the lazy dog"] * 12)  # ~520 chars
+    samples, timed = piper.synthesize(text, _joe(), 1.0)
+    gaps = [s for s, _ in timed if s == "."]
+    assert len(gaps) >= 1  # read in more than one piece: memory stays bounded
+    seconds = sum(t for _, t in timed)
+    assert seconds == pytest.approx(samples.shape[0] / _joe().sample_rate, abs=0.02)
