@@ -17,6 +17,7 @@ import numpy as np
 
 from engine.errors import InvalidInput
 from engine.tts import espeak, kokoro, piper
+from engine.tts.boundaries import refined
 from engine.tts.phones import arpabet, ipa_phones
 
 # (ARPAbet phone, start_s, end_s): the shape `engine.lipsync.speech` takes its phones in.
@@ -138,11 +139,14 @@ def speak(text: str, voice: Voice, *, speed: float = 1.0) -> Speech:
     if voice.engine == PIPER:
         pv = _piper_voices()[voice.id]
         samples, timed = piper.synthesize(text, pv, speed)
-        return Speech(samples, pv.sample_rate, ipa_phones(timed), voice)
+        phones = refined(ipa_phones(timed), samples, pv.sample_rate)
+        return Speech(samples, pv.sample_rate, phones, voice)
     if voice.engine == KOKORO:
         samples, timed = kokoro.synthesize(text, voice.native, speed)
         phones = ipa_phones(timed, gaps_to_next=False, overrides=kokoro.OVERRIDES)
-        return Speech(samples, kokoro.SAMPLE_RATE, phones, voice)
+        return Speech(
+            samples, kokoro.SAMPLE_RATE, refined(phones, samples, kokoro.SAMPLE_RATE), voice
+        )
     pcm, rate, events = espeak.synthesize(text, voice.native, rate_wpm=round(ESPEAK_WPM * speed))
     samples = pcm.astype(np.float32) / 32768.0
     return Speech(samples, rate, timed_phones(events, len(pcm), rate), voice)

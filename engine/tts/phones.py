@@ -12,6 +12,10 @@ from __future__ import annotations
 
 import unicodedata
 
+# ARPAbet's vowels (the CMU phone set's 15): where the jaw opens for a syllable.
+VOWELS = frozenset(
+    ("AA", "AE", "AH", "AO", "AW", "AY", "EH", "ER", "EY", "IH", "IY", "OW", "OY", "UH", "UW")
+)
 # Stress, length and tone marks that espeak writes around a phoneme's core (digits too, but
 # only after its first letter: `0` and `3` are vowels, `@2` a variant of `@`).
 _MARKS = "'%,=:;#!-+~\\/^_"

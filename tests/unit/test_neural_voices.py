@@ -145,3 +145,20 @@ def test_piper_reads_a_sentence_without_stops_in_pieces() -> None:
     assert len(gaps) >= 1  # read in more than one piece: memory stays bounded
     seconds = sum(t for _, t in timed)
     assert seconds == pytest.approx(samples.shape[0] / _joe().sample_rate, abs=0.02)
+
+
+def test_a_consonant_vowel_boundary_moves_onto_the_vowels_onset_within_reach() -> None:
+    from engine.tts.boundaries import REACH_S, refined
+
+    rate = 16_000
+    t = np.arange(int(0.6 * rate)) / rate
+    # A closure (near silence) until 0.30 s, then a vowel-like tone, then silence at 0.50 s.
+    samples = np.where((t >= 0.30) & (t < 0.50), 0.5 * np.sin(2 * np.pi * 600 * t), 1e-4)
+    phones = [("SIL", 0.0, 0.1), ("P", 0.1, 0.32), ("AA", 0.32, 0.48), ("M", 0.48, 0.6)]
+    moved = refined(phones, samples.astype(np.float32), rate)
+    assert [p for p, _, _ in moved] == ["SIL", "P", "AA", "M"]
+    assert moved[2][1] == pytest.approx(0.30, abs=0.011)  # onset of the sound, not 0.32
+    assert moved[2][2] == pytest.approx(0.50, abs=0.011)  # its end, not 0.48
+    assert moved[0] == phones[0]  # pauses stay where they were
+    far = [("SIL", 0.0, 0.1), ("P", 0.1, 0.40), ("AA", 0.40, 0.48), ("M", 0.48, 0.6)]
+    assert refined(far, samples.astype(np.float32), rate)[2][1] >= 0.40 - REACH_S - 1e-9
