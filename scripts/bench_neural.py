@@ -29,24 +29,9 @@ def _settings(root: Path, backend: str, checkpoint: Path):
 
 def _render(settings, model: str, inputs: dict[str, Path], out: Path) -> float:
     """Render+encode wall seconds of one job through its registered handler."""
-    from engine.handlers import JobContext, JobSpec, get_handler, load_handlers
-    from engine.job_request import normalize_params
+    from scripts.quality import render_local
 
-    load_handlers([])
-    handler = get_handler(model)
-    assert handler is not None
-    spec = JobSpec(
-        id="bench",
-        model=model,
-        params=normalize_params(model, {"resolution": "480p"}, settings),
-        inputs=inputs,
-        work_dir=out.parent,
-        output_path=out,
-        settings=settings,
-    )
-    started = time.perf_counter()
-    handler(spec, JobContext(report=lambda stage, fraction: None))
-    return time.perf_counter() - started
+    return render_local(model, inputs, {"resolution": "480p"}, out, settings)
 
 
 def _voice(root: Path, text: str, name: str) -> Path:

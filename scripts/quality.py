@@ -37,7 +37,7 @@ from pathlib import Path
 import numpy as np
 
 from engine import tts
-from engine.config import load_settings
+from engine.config import Settings, load_settings
 from engine.handlers import JobContext, JobSpec, get_handler, load_handlers
 from engine.job_request import normalize_params
 from engine.lipsync.faces import detect_faces
@@ -139,9 +139,11 @@ def mouth_gaps(video: Path, pick: str = "largest") -> tuple[np.ndarray, float]:
     return np.asarray(gaps, np.float32), fps
 
 
-def render_local(model: str, inputs: dict[str, Path], params: dict, out: Path) -> float:
+def render_local(
+    model: str, inputs: dict[str, Path], params: dict, out: Path, settings: Settings | None = None
+) -> float:
     """Render with the registered handler, as a worker would; returns wall seconds."""
-    settings = load_settings()
+    settings = settings or load_settings()
     load_handlers(settings.workers.plugins)
     handler = get_handler(model)
     if handler is None:

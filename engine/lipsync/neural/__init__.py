@@ -19,6 +19,7 @@ from types import ModuleType
 
 from engine.config import RenderSettings, Settings
 from engine.errors import ConfigError
+from engine.lipsync.neural.device import resolve_device
 from engine.lipsync.neural.generator import FaceGenerator
 
 _LOCK = threading.Lock()
@@ -55,12 +56,7 @@ def _load(render: RenderSettings) -> FaceGenerator:
     if render.backend == "musetalk":
         if not render.musetalk_dir:
             raise ConfigError('render.backend = "musetalk" needs render.musetalk_dir')
-        from engine.lipsync.neural.wav2lip import resolve_device
-
-        musetalk = _musetalk()
-        return musetalk.load_musetalk(
-            Path(render.musetalk_dir).expanduser(), resolve_device(render.device)
-        )
+        return _musetalk().load_musetalk(Path(render.musetalk_dir).expanduser(), render.device)
     raise ConfigError(f"render.backend {render.backend!r} is not known")
 
 
@@ -77,7 +73,7 @@ def check_backend(settings: Settings) -> None:
         import torch  # noqa: F401
     except ImportError as exc:  # pragma: no cover - torch is installed by make setup
         raise ConfigError(f"render.backend = {render.backend!r} needs torch: {exc}") from None
-    from engine.lipsync.neural.wav2lip import resolve_device, validate_wav2lip
+    from engine.lipsync.neural.wav2lip import validate_wav2lip
 
     resolve_device(render.device)
     if render.backend == "wav2lip":

@@ -29,6 +29,7 @@ import torch
 from torch import nn
 
 from engine.errors import ConfigError
+from engine.lipsync.neural.device import resolve_device
 from engine.lipsync.neural.mel import MelWindows, mel_windows
 
 CROP = 96
@@ -233,15 +234,6 @@ def check_state(
                 " key, or a checkpoint of another model)"
             )
     return {k: v for k, v in found.items() if k in expected}
-
-
-def resolve_device(device: str) -> str:
-    """`render.device` as torch names it: "auto" is cuda where torch sees a GPU."""
-    if device == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    if device == "cuda" and not torch.cuda.is_available():
-        raise ConfigError('render.device is "cuda" but torch sees no CUDA GPU here')
-    return device
 
 
 def validate_wav2lip(path: Path) -> None:

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from engine.errors import ConfigError
+from engine.lipsync.neural.device import resolve_device
 
 from .face_box import musetalk_face_box
 from .layout import ModelFiles, model_files
@@ -49,12 +50,9 @@ def _files(model_dir: Path) -> ModelFiles:
 
 
 def _device(device: str) -> str:
-    import torch
-
+    device = resolve_device(device)
     if device not in BATCH_SIZE:
         raise ConfigError(f"render.device for MuseTalk must be 'cpu' or 'cuda', not {device!r}")
-    if device == "cuda" and not torch.cuda.is_available():
-        raise ConfigError("render.device is 'cuda' but torch sees no CUDA device")
     return device
 
 
