@@ -41,10 +41,13 @@ def speak_to_file(spoken: SpokenText, path: Path, settings: Settings, *, what: s
     """Speak `spoken` into a WAV at `path`, its phones beside it; `what` names it in the
     refusal when it would outlast `limits.max_media_seconds`."""
     voice = tts.choose(spoken.voice, spoken.language)
-    speech = tts.speak(spoken.text, voice, speed=spoken.speed)
     limit = settings.limits.max_media_seconds
-    if speech.seconds > limit:
-        raise MediaError(f"{what} would last {speech.seconds:.0f} s; the limit is {limit:.0f} s")
+    try:
+        speech = tts.speak(spoken.text, voice, speed=spoken.speed, max_seconds=limit)
+    except tts.TooLong as exc:
+        raise MediaError(
+            f"{what} would last over {exc.seconds:.0f} s; the limit is {limit:.0f} s"
+        ) from None
     write_wav(path, speech.samples, speech.sample_rate)
     tts.save_phones(path, speech.phones)
     return speech

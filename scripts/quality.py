@@ -52,7 +52,7 @@ from tests.support.espeak_truth import (
     truth_phones,
     write_wav,
 )
-from tests.support.forced_align import align, snap_share
+from tests.support.forced_align import align, align_phones, snap_share
 from tests.support.forced_align import classify as classify_phone
 from tests.support.media import face_photo_paths
 
@@ -204,8 +204,8 @@ def voices(
     languages: list[str], out: Path, *, as_text: bool = False
 ) -> list[tuple[str, int, Path, list[tuple[str, list[TruthPhone]]], float, float]]:
     """(language, number, wav, [(label, truth phones)], seconds, offset of the truth) per
-    clip. English clips made from text are also scored against an independent alignment
-    (pocketsphinx's, of the audio alone): the synthesizer could be wrong about itself."""
+    clip. Clips made from text are also scored against an independent alignment
+    (pocketsphinx's, of the audio): the synthesizer could be wrong about itself."""
     clips = []
     for language in languages:
         if language == "real":
@@ -223,8 +223,8 @@ def voices(
             voice = out / f"{language}{number}.wav"
             phones, seconds = speech_with_silence(text, language, voice, as_text=as_text)
             truths = [(language, phones)]
-            if language == "en" and as_text:
-                truths += _aligned("en", voice, text)
+            if as_text:
+                truths += _aligned(language, voice, text if language == "en" else None)
             clips.append((language, number, voice, truths, seconds, PADDING_S))
     return clips
 
@@ -232,8 +232,8 @@ def voices(
 def _neural_clips(
     out: Path,
 ) -> list[tuple[str, int, Path, list[tuple[str, list[TruthPhone]]], float, float]]:
-    """Each neural voice engine's clips: Piper's English (also scored against pocketsphinx's
-    alignment) and Kokoro's Japanese, truth = the model's own (corrected) timings."""
+    """Each neural voice engine's clips: Piper's English and Kokoro's Japanese, truth = the
+    model's own (corrected) timings, and pocketsphinx's alignment of the same audio."""
     clips = []
     for engine, language in ((tts.PIPER, "en"), (tts.KOKORO, "ja")):
         voice = tts.choose(language=language)
@@ -244,17 +244,23 @@ def _neural_clips(
             wav = out / f"{engine}{number}.wav"
             phones, seconds = neural_speech_with_silence(text, voice, wav)
             truths = [(engine, phones)]
-            if language == "en":
-                truths += _aligned(engine, wav, text)
+            truths += _aligned(engine, wav, text if language == "en" else None)
             clips.append((engine, number, wav, truths, seconds, PADDING_S))
     return clips
 
 
-def _aligned(label: str, wav: Path, text: str) -> list[tuple[str, list[TruthPhone]]]:
-    """pocketsphinx's alignment of the clip with its words, if it finds one."""
+def _aligned(label: str, wav: Path, text: str | None) -> list[tuple[str, list[TruthPhone]]]:
+    """pocketsphinx's alignment of the clip, if it finds one: with its English words, or
+    (other languages, `text` None) with the phone sequence the synthesizer said it spoke,
+    so only the timing comes from the aligner."""
     try:
-        return [(f"{label}~fa", align(wav, _words(text)))]
-    except ValueError as exc:  # espeak's voice is too robotic for the aligner
+        if text is not None:
+            return [(f"{label}~fa", align(wav, _words(text)))]
+        spoken = tts.load_phones(wav)
+        if spoken is None:
+            return []
+        return [(f"{label}~fa", align_phones(wav, [name for name, _, _ in spoken]))]
+    except ValueError as exc:  # espeak's voice can be too robotic for the aligner
         print(f"(no independent alignment for {wav.name}: {exc})", file=sys.stderr)
         return []
 

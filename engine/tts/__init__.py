@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import functools
 import json
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from engine.errors import InvalidInput
+from engine.errors import InvalidInput, MediaError
 from engine.tts import espeak, kokoro, piper
 from engine.tts.boundaries import refined
 from engine.tts.phones import arpabet, ipa_phones
@@ -130,26 +131,42 @@ def choose(voice: str | None = None, language: str | None = None) -> Voice:
     )
 
 
-def speak(text: str, voice: Voice, *, speed: float = 1.0) -> Speech:
-    """Say `text` with `voice`; the phones carry the synthesizer's timings."""
+class TooLong(MediaError):
+    """The speech would outlast the caller's limit; synthesis stopped soon after it."""
+
+    def __init__(self, seconds: float, limit: float) -> None:
+        super().__init__(f"the speech would last over {seconds:.0f} s; the limit is {limit:.0f} s")
+        self.seconds = seconds
+        self.limit = limit
+
+
+def speak(text: str, voice: Voice, *, speed: float = 1.0, max_seconds: float = math.inf) -> Speech:
+    """Say `text` with `voice`; the phones carry the synthesizer's timings.
+
+    Speech longer than `max_seconds` raises `TooLong`; the neural voices (a few times
+    real time on a CPU) stop reading at the first piece past it rather than finish."""
     if not MIN_SPEED <= speed <= MAX_SPEED:
         raise InvalidInput(f"speed must be between {MIN_SPEED} and {MAX_SPEED}")
     if not text.strip():
         raise InvalidInput("the text is empty")
     if voice.engine == PIPER:
         pv = _piper_voices()[voice.id]
-        samples, timed = piper.synthesize(text, pv, speed)
+        samples, timed = piper.synthesize(text, pv, speed, max_seconds=max_seconds)
         phones = refined(ipa_phones(timed), samples, pv.sample_rate)
-        return Speech(samples, pv.sample_rate, phones, voice)
-    if voice.engine == KOKORO:
-        samples, timed = kokoro.synthesize(text, voice.native, speed)
+        speech = Speech(samples, pv.sample_rate, phones, voice)
+    elif voice.engine == KOKORO:
+        samples, timed = kokoro.synthesize(text, voice.native, speed, max_seconds=max_seconds)
         phones = ipa_phones(timed, gaps_to_next=False, overrides=kokoro.OVERRIDES)
-        return Speech(
-            samples, kokoro.SAMPLE_RATE, refined(phones, samples, kokoro.SAMPLE_RATE), voice
-        )
-    pcm, rate, events = espeak.synthesize(text, voice.native, rate_wpm=round(ESPEAK_WPM * speed))
-    samples = pcm.astype(np.float32) / 32768.0
-    return Speech(samples, rate, timed_phones(events, len(pcm), rate), voice)
+        phones = refined(phones, samples, kokoro.SAMPLE_RATE)
+        speech = Speech(samples, kokoro.SAMPLE_RATE, phones, voice)
+    else:
+        wpm = round(ESPEAK_WPM * speed)
+        pcm, rate, events = espeak.synthesize(text, voice.native, rate_wpm=wpm)
+        samples = pcm.astype(np.float32) / 32768.0
+        speech = Speech(samples, rate, timed_phones(events, len(pcm), rate), voice)
+    if speech.seconds > max_seconds:
+        raise TooLong(speech.seconds, max_seconds)
+    return speech
 
 
 def timed_phones(events: list[tuple[int, str]], n_samples: int, rate: int) -> list[Phone]:

@@ -18,6 +18,7 @@ import hashlib
 import importlib.resources
 import importlib.util
 import json
+import math
 import re
 import threading
 from dataclasses import dataclass
@@ -108,9 +109,13 @@ def phonemes(text: str) -> list[str]:
     return [model.g2p(s.strip()) for s in _SENTENCE_END.split(text) if s.strip()]
 
 
-def synthesize(text: str, voice: str, speed: float) -> tuple[np.ndarray, Timed]:
+def synthesize(
+    text: str, voice: str, speed: float, *, max_seconds: float = math.inf
+) -> tuple[np.ndarray, Timed]:
     """Speak Japanese `text`: float32 samples, and (symbol, seconds) per token the model
-    read (its end pads as pauses, sentence gaps as pauses)."""
+    read (its end pads as pauses, sentence gaps as pauses). Stops reading, with what it
+    has, once the speech passes `max_seconds`: a text that will be refused as too long
+    should not cost minutes of synthesis first."""
     model = _load()
     style = model.styles[voice]
     chunks: list[np.ndarray] = []
@@ -144,5 +149,10 @@ def synthesize(text: str, voice: str, speed: float) -> tuple[np.ndarray, Timed]:
             seconds[-1] += lead
             names = ["^", *symbols, "$"]
             timed += [(s, float(t)) for s, t in zip(names, seconds, strict=True)]
+            if sum(len(c) for c in chunks) > max_seconds * SAMPLE_RATE:
+                break
+        else:
+            continue
+        break
     samples = np.concatenate(chunks) if chunks else np.zeros(0, np.float32)
     return peak_normalized(samples), timed

@@ -17,6 +17,7 @@ from __future__ import annotations
 import importlib.metadata
 import json
 import logging
+import math
 import threading
 import unicodedata
 from dataclasses import dataclass
@@ -176,9 +177,11 @@ def session(voice: PiperVoice) -> PiperSession:
         return _sessions[voice.model]
 
 
-def synthesize(text: str, voice: PiperVoice, speed: float) -> tuple[np.ndarray, Timed]:
+def synthesize(
+    text: str, voice: PiperVoice, speed: float, *, max_seconds: float = math.inf
+) -> tuple[np.ndarray, Timed]:
     """Speak `text`: float32 samples, and (symbol, seconds) for every id the model read,
-    sentence gaps included as pauses."""
+    sentence gaps included as pauses. Stops, with what it has, once past `max_seconds`."""
     run = session(voice)
     chunks: list[np.ndarray] = []
     timed: Timed = []
@@ -195,5 +198,7 @@ def synthesize(text: str, voice: PiperVoice, speed: float) -> tuple[np.ndarray, 
         timed += [
             (s, float(f) * hop / voice.sample_rate) for s, f in zip(symbols, frames, strict=True)
         ]
+        if sum(len(c) for c in chunks) > max_seconds * voice.sample_rate:
+            break
     samples = np.concatenate(chunks) if chunks else np.zeros(0, np.float32)
     return peak_normalized(samples), timed

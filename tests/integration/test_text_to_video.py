@@ -107,3 +107,25 @@ def test_every_voice_in_the_catalogue_answers_to_its_own_id() -> None:
     for language in SENTENCES:
         assert tts.choose(language=language).language.startswith(language)
     assert all(tts.choose(voice=voice.id) == voice for voice in voices)
+
+
+async def test_too_long_speech_is_refused_without_speaking_all_of_it(tmp_path: Path) -> None:
+    """Kokoro speaks a few times real time on a CPU: a text that will be refused stops
+    being read at the first piece past the limit, not minutes later."""
+    story = "ばあばは毎晩、帽子をかぶって散歩します。" * 12  # about 40 s of speech
+    service = await Service.open(make_settings(tmp_path / "d", limits={"max_media_seconds": 3}))
+    try:
+        account = (await service.create_api_key("k", 100)).key.account_id
+        with pytest.raises(InvalidInput, match=r"'audio' would last over \d+ s; the limit is 3 s"):
+            await service.submit(
+                account,
+                _portrait({"audio": SpokenText(story, language="ja")}),
+                local_dirs=[face_photo_path().parent],
+            )
+        assert await service.list_jobs(account) == []
+        assert (await service.get_account(account)).balance == 100
+    finally:
+        await service.close()
+    with pytest.raises(tts.TooLong) as stopped:
+        tts.speak(story, tts.choose(language="ja"), max_seconds=3)
+    assert 3 < stopped.value.seconds < 10, "synthesis ran on past the limit"

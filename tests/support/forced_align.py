@@ -38,27 +38,56 @@ def classify(phone: str) -> Kind:
 def align(path: Path, text: str) -> list[TruthPhone]:
     """Every phone of `text` (lower-case words in the CMU dictionary) as spoken in the
     recording at `path`, with its start and end in seconds."""
-    import pocketsphinx
+    return _aligned(path, text, {})
 
+
+def align_phones(path: Path, phones: list[str]) -> list[TruthPhone]:
+    """The timing of a known phone sequence (ARPAbet, "SIL" for pauses) in the recording
+    at `path`: for speech in a language the CMU dictionary lacks.
+
+    Each stretch between pauses becomes one made-up dictionary word with exactly those
+    phones, so the aligner decides only *when* each phone is, never *which* it is: the
+    English acoustic model places Japanese or Spanish consonants and vowels well (their
+    nearest English phones), and that timing is independent of the synthesizer's own.
+    """
+    words: list[list[str]] = [[]]
+    for phone in phones:
+        if phone in _SILENCE:
+            if words[-1]:
+                words.append([])
+        else:
+            words[-1].append(phone)
+    spelled = {f"w{i}": " ".join(w) for i, w in enumerate(words) if w}
+    if not spelled:
+        raise ValueError(f"nothing to align in {path.name}")
+    return _aligned(path, " ".join(spelled), spelled)
+
+
+# Retried with these when the defaults find no path: synthetic voices (espeak-ng) are far
+# from the acoustic model's speakers, so their best path falls out of the default beams.
+_WIDE_SEARCH = {
+    "beam": 1e-120,
+    "wbeam": 1e-100,
+    "pbeam": 1e-120,
+    "cmn": "batch",
+    "remove_noise": False,
+    "fsgusefiller": False,
+}
+
+
+def _aligned(path: Path, text: str, extra_words: dict[str, str]) -> list[TruthPhone]:
     from engine.media import load_audio
 
     audio = load_audio(path, sample_rate=16_000)
     pcm = (np.clip(audio, -1.0, 1.0) * 32767).astype("<i2").tobytes()
-    model = Path(pocketsphinx.get_model_path("en-us"))
-    decoder = pocketsphinx.Decoder(
-        hmm=str(model / "en-us"), dict=str(model / "cmudict-en-us.dict"), loglevel="FATAL"
-    )
-    try:
-        decoder.set_align_text(text)
-        for second_pass in (False, True):
-            if second_pass:
-                decoder.set_alignment()
-            decoder.start_utt()
-            decoder.process_raw(pcm, full_utt=True)
-            decoder.end_utt()
-        alignment = decoder.get_alignment()
-    except RuntimeError as exc:
-        raise ValueError(f"could not align {path.name} with its text: {exc}") from None
+    alignment = None
+    for options in ({}, _WIDE_SEARCH):
+        try:
+            alignment = _alignment(pcm, text, extra_words, options)
+        except RuntimeError:
+            continue
+        if alignment is not None:
+            break
     if alignment is None:
         raise ValueError(f"could not align {path.name} with its text")
     phones = []
@@ -68,6 +97,30 @@ def align(path: Path, text: str) -> list[TruthPhone]:
             end = (phone.start + phone.duration) / 100.0
             phones.append(TruthPhone(phone.name, start, end, classify(phone.name)))
     return phones
+
+
+def _alignment(pcm: bytes, text: str, extra_words: dict[str, str], options: dict):
+    import pocketsphinx
+
+    model = Path(pocketsphinx.get_model_path("en-us"))
+    decoder = pocketsphinx.Decoder(
+        hmm=str(model / "en-us"),
+        dict=str(model / "cmudict-en-us.dict"),
+        loglevel="FATAL",
+        **options,
+    )
+    for word, spelling in extra_words.items():
+        decoder.add_word(word, spelling, update=False)
+    decoder.set_align_text(text)
+    for second_pass in (False, True):
+        if second_pass:
+            if decoder.hyp() is None:
+                return None
+            decoder.set_alignment()
+        decoder.start_utt()
+        decoder.process_raw(pcm, full_utt=True)
+        decoder.end_utt()
+    return decoder.get_alignment()
 
 
 def snap_share(gaps: np.ndarray, speaking: np.ndarray | None = None) -> float:

@@ -4,14 +4,17 @@ durations give, and whether those timings sit where the sounds are in the audio 
 from __future__ import annotations
 
 import itertools
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from engine import tts
+from engine.media.audio import write_wav
 from engine.tts import kokoro, piper
 from engine.tts.phones import ipa_phones
 from engine.tts.pieces import pieces
+from tests.support.forced_align import align_phones
 
 VOICES = piper.installed()
 
@@ -162,3 +165,23 @@ def test_a_consonant_vowel_boundary_moves_onto_the_vowels_onset_within_reach() -
     assert moved[0] == phones[0]  # pauses stay where they were
     far = [("SIL", 0.0, 0.1), ("P", 0.1, 0.40), ("AA", 0.40, 0.48), ("M", 0.48, 0.6)]
     assert refined(far, samples.astype(np.float32), rate)[2][1] >= 0.40 - REACH_S - 1e-9
+
+
+def test_kokoros_timings_agree_with_an_independent_alignment(tmp_path: Path) -> None:
+    """pocketsphinx, told only which phones were spoken, places them itself: Kokoro's own
+    (shifted, refined) timings must land where it does, and a timeline 0.1 s off must not."""
+    speech = tts.speak("ばあばは毎晩、帽子をかぶって散歩します。", tts.choose(language="ja"))
+    wav = tmp_path / "ja.wav"
+    write_wav(wav, speech.samples, speech.sample_rate)
+    aligned = align_phones(wav, [name for name, _, _ in speech.phones])
+    own = [(name, start) for name, start, _ in speech.phones if name != "SIL"]
+    theirs = [(p.phoneme, p.start_s) for p in aligned if p.kind != "silence"]
+    assert [name for name, _ in own] == [name for name, _ in theirs]
+
+    def median_miss(shift: float) -> float:
+        return float(
+            np.median([abs(a + shift - b) for (_, a), (_, b) in zip(own, theirs, strict=True)])
+        )
+
+    assert median_miss(0.0) < 0.03
+    assert median_miss(0.1) > 0.06
