@@ -88,6 +88,29 @@ def test_a_closed_lid_is_a_lid_with_lashes_not_a_blur(photo: np.ndarray, face: F
     assert float(np.std(lid - cv2.GaussianBlur(lid, (0, 0), 1.5))) > 1.0
 
 
+def test_a_head_turned_aside_blinks_only_the_eye_it_shows() -> None:
+    """The far eye of a head turned ~60 degrees is behind the nose; its landmarks are a
+    guess on the bridge of the nose, where a blink would paint lashes on the skin."""
+    turned = load_image(real_media.group_face("turned"))
+    face = find_face(turned)
+    animator = PortraitAnimator(
+        turned, face, (280, 300), seed=3, style=PortraitStyle(head_motion=0.0)
+    )
+    shut = next(i for i in range(1000) if animator.eyes_closed(i, FPS) >= 1.0)
+    still = MouthFrame(0, 0, 0, 0)
+    changed = (
+        np.abs(
+            animator.frame(shut, FPS, still).astype(int) - animator.frame(0, FPS, still).astype(int)
+        ).max(axis=2)
+        > 8
+    )
+    near, far = sorted((face.left_eye(), face.right_eye()), key=lambda e: -np.ptp(e.upper[:, 0]))
+    for eye, blinks in ((near, True), (far, False)):
+        x0, x1 = int(eye.upper[:, 0].min()) - 2, int(eye.upper[:, 0].max()) + 3
+        y0, y1 = int(eye.upper[:, 1].min()) - 4, int(eye.lower[:, 1].max()) + 3
+        assert changed[y0:y1, x0:x1].any() == blinks
+
+
 def test_an_open_mouth_shows_lower_teeth_and_a_dark_throat(photo: np.ndarray, face: Face) -> None:
     animator = _animator(photo, face, blink_rate=0.0)
     frame = animator.frame(0, FPS, MouthFrame(open=0.9, width=0.0, teeth=0.8, speaking=1.0))

@@ -15,10 +15,14 @@ lot), AE (trap), AY (price) and AW (mouth); SIL is silence.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from tests.support.espeak_truth import Kind, TruthPhone
+
+if TYPE_CHECKING:
+    import pocketsphinx
 
 _BILABIAL = {"P", "B", "M"}
 _OPEN_VOWELS = {"AA", "AE", "AY", "AW"}
@@ -63,31 +67,15 @@ def align_phones(path: Path, phones: list[str]) -> list[TruthPhone]:
     return _aligned(path, " ".join(spelled), spelled)
 
 
-# Retried with these when the defaults find no path: synthetic voices (espeak-ng) are far
-# from the acoustic model's speakers, so their best path falls out of the default beams.
-_WIDE_SEARCH = {
-    "beam": 1e-120,
-    "wbeam": 1e-100,
-    "pbeam": 1e-120,
-    "cmn": "batch",
-    "remove_noise": False,
-    "fsgusefiller": False,
-}
-
-
 def _aligned(path: Path, text: str, extra_words: dict[str, str]) -> list[TruthPhone]:
     from engine.media import load_audio
 
     audio = load_audio(path, sample_rate=16_000)
     pcm = (np.clip(audio, -1.0, 1.0) * 32767).astype("<i2").tobytes()
-    alignment = None
-    for options in ({}, _WIDE_SEARCH):
-        try:
-            alignment = _alignment(pcm, text, extra_words, options)
-        except RuntimeError:
-            continue
-        if alignment is not None:
-            break
+    try:
+        alignment = _alignment(pcm, text, extra_words)
+    except RuntimeError as exc:
+        raise ValueError(f"could not align {path.name} with its text: {exc}") from None
     if alignment is None:
         raise ValueError(f"could not align {path.name} with its text")
     phones = []
@@ -99,7 +87,7 @@ def _aligned(path: Path, text: str, extra_words: dict[str, str]) -> list[TruthPh
     return phones
 
 
-def _alignment(pcm: bytes, text: str, extra_words: dict[str, str], options: dict):
+def _alignment(pcm: bytes, text: str, extra_words: dict[str, str]) -> pocketsphinx.Alignment | None:
     import pocketsphinx
 
     model = Path(pocketsphinx.get_model_path("en-us"))
@@ -107,7 +95,6 @@ def _alignment(pcm: bytes, text: str, extra_words: dict[str, str], options: dict
         hmm=str(model / "en-us"),
         dict=str(model / "cmudict-en-us.dict"),
         loglevel="FATAL",
-        **options,
     )
     for word, spelling in extra_words.items():
         decoder.add_word(word, spelling, update=False)

@@ -185,3 +185,29 @@ def test_kokoros_timings_agree_with_an_independent_alignment(tmp_path: Path) -> 
 
     assert median_miss(0.0) < 0.03
     assert median_miss(0.1) > 0.06
+
+
+def test_short_quiet_vowels_of_typed_speech_still_open_the_jaw() -> None:
+    """Fast Japanese has 50 ms vowels 8-10 dB under their neighbours (か in かぶって). With
+    the synthesizer's own phones, loudness scales such a vowel's opening, it does not
+    erase it; with recognised phones the same dip still closes the jaw."""
+    from engine.lipsync.speech.track import _resample
+    from engine.lipsync.speech.visemes import FRAME_S, Curves, measure_loudness, mouth_curves
+
+    speech = tts.speak("ばあばは毎晩、帽子をかぶって散歩します。", tts.choose(language="ja"))
+    loudness = measure_loudness(_resample(speech.samples, speech.sample_rate))
+    typed = mouth_curves(speech.phones, loudness, exact=True)
+    heard = mouth_curves(speech.phones, loudness, exact=False)
+
+    def peaks(curves: Curves) -> list[float]:
+        return [
+            float(curves.open[round(a / FRAME_S) : round(b / FRAME_S) + 1].max())
+            for name, a, b in speech.phones
+            if name == "AA"
+        ]
+
+    assert min(peaks(typed)) > 0.25 > min(peaks(heard))
+    assert min(peaks(typed)) < 0.8 * max(peaks(typed)), "loudness no longer shapes the jaw"
+    for curves in (typed, heard):
+        for start, end in curves.closures:
+            assert curves.open[round(start / FRAME_S) : round(end / FRAME_S) + 1].max() == 0.0

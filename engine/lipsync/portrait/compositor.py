@@ -9,7 +9,7 @@ import cv2
 import numpy as np
 
 from engine.lipsync.faces import Face
-from engine.lipsync.portrait.eyes import Blinks, EyeRig
+from engine.lipsync.portrait.eyes import Blinks, EyeRig, visible_eyes
 from engine.lipsync.portrait.geometry import (
     Box,
     clipped,
@@ -51,7 +51,7 @@ class FaceRig:
         if teeth is not None:
             self.mouth.use_photo_teeth(teeth.start, teeth.length, teeth.s)
             self.painter.photo_teeth = teeth
-        self.eyes = [EyeRig(face.left_eye()), EyeRig(face.right_eye())]
+        self.eyes = visible_eyes([EyeRig(face.left_eye()), EyeRig(face.right_eye())])
         for eye in self.eyes:
             eye.skin = self.painter.skin
         self.blinks = Blinks(blink_rng, style.blink_rate)

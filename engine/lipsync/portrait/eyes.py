@@ -23,6 +23,11 @@ LID_BULGE, LID_MARGIN_SHADE = 0.06, 0.18
 # how opaque.
 LASH_WIDTH, LASH_TONE, LASH_OPACITY = 0.12, 0.3, 0.75
 
+# In a head turned well to the side (60 degrees and more) the far eye hides behind the
+# nose: its landmarks, narrower than this share of the near eye's, are a guess drawn on
+# the bridge of the nose, where a blink would paint a lash line on the skin.
+HIDDEN_EYE_SHARE = 0.4
+
 # Blink timing (seconds): closing, fully closed, opening.
 BLINK_CLOSE, BLINK_HOLD, BLINK_OPEN = 0.07, 0.04, 0.12
 
@@ -188,6 +193,12 @@ class EyeRig:
         if self.skin is None:
             return lid.astype(np.float32)
         return (lid + LID_TONE * (self.skin * LID_SHADE - lid)).astype(np.float32)
+
+
+def visible_eyes(eyes: list[EyeRig]) -> list[EyeRig]:
+    """The eyes a blink should move: all but one hidden behind the nose."""
+    widest = max(eye.half_length for eye in eyes)
+    return [eye for eye in eyes if eye.half_length >= HIDDEN_EYE_SHARE * widest]
 
 
 class Blinks:

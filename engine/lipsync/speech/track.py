@@ -202,9 +202,12 @@ def mouth_track(
     speech = _resample(_declip(samples), int(sample_rate))
     if speech.shape[0] == 0:  # a handful of samples at a high rate: nothing to show
         speech = np.zeros(1, np.float32)
+    exact = phones is not None
     if phones is None:
         phones = recognize_phones(speech)
-    curves = mouth_curves(phones, measure_loudness(speech), expressiveness=expressiveness)
+    curves = mouth_curves(
+        phones, measure_loudness(speech), expressiveness=expressiveness, exact=exact
+    )
     sampled = _sample(curves, fps, n_frames, duration_s)
     return MouthTrack(
         fps=float(fps),

@@ -118,6 +118,10 @@ _SPEECH_MIN_OPEN = 0.03  # non-p/b/m consonants: lips nearly, never fully, toget
 _SYLLABLE_RADIUS_FRAMES = 12  # a syllable's loudness peak is within ~120 ms
 _LOCAL_RANGE_DB = 18.0  # this far under the syllable peak the jaw is fully up
 _LOCAL_FULL_DB = 5.0  # within this of the peak it is fully down
+# With the synthesizer's own phones (no recognition errors to hedge) a quiet vowel is still
+# a vowel: sonority scales its opening down to this share at most, not to nothing. Fast
+# Japanese has 50 ms vowels 8-10 dB under their neighbours that otherwise barely opened.
+_EXACT_LOCAL_FLOOR = 0.7
 
 
 @dataclass(frozen=True)
@@ -356,7 +360,7 @@ def _running_max(x: np.ndarray, radius: int) -> np.ndarray:
     return windows.max(axis=1)
 
 
-def _open_gain(loudness: Loudness, active: np.ndarray) -> np.ndarray:
+def _open_gain(loudness: Loudness, active: np.ndarray, local_floor: float = 0.0) -> np.ndarray:
     """How far the jaw may open, from how loud the voice is in the F1/F2 band.
 
     Two effects, both multiplicative on the phone's target opening:
@@ -367,12 +371,15 @@ def _open_gain(loudness: Loudness, active: np.ndarray) -> np.ndarray:
       the syllable's peak.
     * Global: quiet stretches (trailing off, asides) open less than the speaker's normal
       level, but never under `_OPEN_GAIN_FLOOR` of it.
+
+    `local_floor` is the least the local effect leaves (0: a dip can close the jaw fully).
     """
     if not active.any():
         return np.ones(loudness.n_frames, np.float32)
     jaw = _gaussian_smooth(loudness.jaw_db, _GAIN_SMOOTH_S)
     peak = _gaussian_smooth(_running_max(jaw, _SYLLABLE_RADIUS_FRAMES), _PEAK_SMOOTH_S)
     local = np.clip((jaw - peak + _LOCAL_RANGE_DB) / (_LOCAL_RANGE_DB - _LOCAL_FULL_DB), 0, 1)
+    local = local_floor + (1.0 - local_floor) * local
     reference = float(np.percentile(jaw[active], 90))
     overall = np.clip((jaw - reference + 20.0) / 16.0, 0.0, 1.0)
     overall = _OPEN_GAIN_FLOOR + (1.0 - _OPEN_GAIN_FLOOR) * overall
@@ -419,8 +426,12 @@ def _speech_gate(active: np.ndarray) -> np.ndarray:
     return _convolve_same(widened, kernel) * _dilate(active, 6)
 
 
-def mouth_curves(phones: list[Phone], loudness: Loudness, *, expressiveness: float = 1.0) -> Curves:
-    """Combine phones and loudness into smooth open/width/teeth/speaking curves."""
+def mouth_curves(
+    phones: list[Phone], loudness: Loudness, *, expressiveness: float = 1.0, exact: bool = False
+) -> Curves:
+    """Combine phones and loudness into smooth open/width/teeth/speaking curves.
+
+    `exact`: the phones are the synthesizer's own (typed text), not recognised."""
     n = loudness.n_frames
     active = speech_activity(loudness)
     segments = [s for s in _segments(phones, n) if active[s.start : s.end].any()]
@@ -431,7 +442,8 @@ def mouth_curves(phones: list[Phone], loudness: Loudness, *, expressiveness: flo
     cap = _closure_cap(closures, n)
     gate = _speech_gate(active)
     open_ = _gaussian_smooth(targets[:, 0], _SMOOTH_SIGMA_S["open"])
-    open_ = np.clip(open_ * _open_gain(loudness, active) * expressiveness, 0.0, 1.0)
+    floor = _EXACT_LOCAL_FLOOR if exact else 0.0
+    open_ = np.clip(open_ * _open_gain(loudness, active, floor) * expressiveness, 0.0, 1.0)
     # Exact zeros are reserved for lips pressed together (p/b/m) and rest; other
     # consonants at the bottom of a loudness dip keep a sliver of a gap.
     open_ = np.maximum(open_, _SPEECH_MIN_OPEN * (targets[:, 0] > 0)) * cap * gate
