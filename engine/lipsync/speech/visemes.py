@@ -122,6 +122,7 @@ _LOCAL_FULL_DB = 5.0  # within this of the peak it is fully down
 # a vowel: sonority scales its opening down to this share at most, not to nothing. Fast
 # Japanese has 50 ms vowels 8-10 dB under their neighbours that otherwise barely opened.
 _EXACT_LOCAL_FLOOR = 0.7
+_FLOORED_VISEMES = {Viseme.OPEN, Viseme.WIDE_OPEN, Viseme.ROUNDED}
 
 
 @dataclass(frozen=True)
@@ -360,7 +361,9 @@ def _running_max(x: np.ndarray, radius: int) -> np.ndarray:
     return windows.max(axis=1)
 
 
-def _open_gain(loudness: Loudness, active: np.ndarray, local_floor: float = 0.0) -> np.ndarray:
+def _open_gain(
+    loudness: Loudness, active: np.ndarray, local_floor: float | np.ndarray = 0.0
+) -> np.ndarray:
     """How far the jaw may open, from how loud the voice is in the F1/F2 band.
 
     Two effects, both multiplicative on the phone's target opening:
@@ -372,7 +375,8 @@ def _open_gain(loudness: Loudness, active: np.ndarray, local_floor: float = 0.0)
     * Global: quiet stretches (trailing off, asides) open less than the speaker's normal
       level, but never under `_OPEN_GAIN_FLOOR` of it.
 
-    `local_floor` is the least the local effect leaves (0: a dip can close the jaw fully).
+    `local_floor` (per frame or one number) is the least the local effect leaves (0: a
+    dip can close the jaw fully).
     """
     if not active.any():
         return np.ones(loudness.n_frames, np.float32)
@@ -384,6 +388,16 @@ def _open_gain(loudness: Loudness, active: np.ndarray, local_floor: float = 0.0)
     overall = np.clip((jaw - reference + 20.0) / 16.0, 0.0, 1.0)
     overall = _OPEN_GAIN_FLOOR + (1.0 - _OPEN_GAIN_FLOOR) * overall
     return (local * overall).astype(np.float32)
+
+
+def _vowel_floor(segments: list[_Segment], n: int) -> np.ndarray:
+    """`_EXACT_LOCAL_FLOOR` on the frames of mid and open vowels, 0 elsewhere: consonants
+    (the quiet frames around a closure above all) stay as closed as their loudness says."""
+    floor = np.zeros(n, np.float32)
+    for seg in segments:
+        if PHONE_VISEMES.get(seg.phone) in _FLOORED_VISEMES:
+            floor[seg.start : seg.end] = _EXACT_LOCAL_FLOOR
+    return floor
 
 
 def _closure_frames(seg: _Segment, jaw_db: np.ndarray) -> tuple[int, int]:
@@ -442,7 +456,7 @@ def mouth_curves(
     cap = _closure_cap(closures, n)
     gate = _speech_gate(active)
     open_ = _gaussian_smooth(targets[:, 0], _SMOOTH_SIGMA_S["open"])
-    floor = _EXACT_LOCAL_FLOOR if exact else 0.0
+    floor = _vowel_floor(segments, n) if exact else 0.0
     open_ = np.clip(open_ * _open_gain(loudness, active, floor) * expressiveness, 0.0, 1.0)
     # Exact zeros are reserved for lips pressed together (p/b/m) and rest; other
     # consonants at the bottom of a loudness dip keep a sliver of a gap.
