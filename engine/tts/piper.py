@@ -22,12 +22,16 @@ import threading
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from engine.tts import espeak
 from engine.tts.levels import peak_normalized
 from engine.tts.pieces import pieces
+
+if TYPE_CHECKING:
+    import onnx
 
 log = logging.getLogger("lipsync.tts")
 
@@ -129,8 +133,19 @@ def ids_of(sentence: str, id_map: dict[str, list[int]]) -> tuple[list[int], list
     return ids, symbols
 
 
+# VITS samples Gaussian noise twice per sentence: for the durations, then for the voice's
+# fine detail. Its graph draws it with RandomNormalLike, whose generator in onnxruntime
+# carries on from call to call, so the same text sounded a little different every time.
+# We feed the noise instead, drawn from a generator seeded by the ids and the speed: the
+# same text, voice and speed always give the same audio (and so the same video for the
+# same seed). Noise is fed this many channels wide and sliced to what each node needs.
+_NOISE_CHANNELS = 256
+
+
 class PiperSession:
-    """One voice's ONNX session with the duration output exposed, shared by the process."""
+    """One voice's ONNX session with the duration output exposed and its noise fed, shared
+    by the process; a second, small session runs only as far as the durations, which say
+    how much noise the full run needs."""
 
     def __init__(self, voice: PiperVoice) -> None:
         import onnx
@@ -142,11 +157,23 @@ class PiperSession:
             raise ValueError(f"{voice.model.name}: no single duration node to time phonemes by")
         self.durations_name = ceilings[0].output[0]
         graph.graph.output.append(onnx.ValueInfoProto(name=self.durations_name))
+        noises = _feed_noise(graph)
+        before = _ancestors(graph, self.durations_name)
+        self.duration_noise = [name for name in noises if name in before]
+        self.voice_noise = [name for name in noises if name not in before]
+        if len(self.duration_noise) != 1 or len(self.voice_noise) != 1:
+            raise ValueError(f"{voice.model.name}: not the two noise draws of a VITS graph")
+        inputs = [i.name for i in graph.graph.input if i.name in before]
+        durations = onnx.utils.Extractor(graph).extract_model(inputs, [self.durations_name])
         options = onnxruntime.SessionOptions()
         options.log_severity_level = 3
-        self.session = onnxruntime.InferenceSession(
-            graph.SerializeToString(), options, providers=["CPUExecutionProvider"]
+        self.session, self.durations = (
+            onnxruntime.InferenceSession(
+                model.SerializeToString(), options, providers=["CPUExecutionProvider"]
+            )
+            for model in (graph, durations)
         )
+        self.duration_inputs = set(inputs)
         self.voice = voice
         self.lock = threading.Lock()
 
@@ -160,9 +187,62 @@ class PiperSession:
         }
         if v.speakers > 1:
             feeds["sid"] = np.array([0], dtype=np.int64)
+        noise = np.random.default_rng([*ids, round(speed * 1000)])
+        feeds[self.duration_noise[0]] = _normal(noise, len(ids))
         with self.lock:
+            (frames,) = self.durations.run(
+                [self.durations_name], {k: x for k, x in feeds.items() if k in self.duration_inputs}
+            )
+            feeds[self.voice_noise[0]] = _normal(noise, max(1, int(frames.sum())))
             audio, frames = self.session.run(["output", self.durations_name], feeds)
         return audio.reshape(-1).astype(np.float32), frames.reshape(-1)
+
+
+def _normal(rng: np.random.Generator, length: int) -> np.ndarray:
+    return rng.standard_normal((1, _NOISE_CHANNELS, length), dtype=np.float32)
+
+
+def _feed_noise(model: onnx.ModelProto) -> list[str]:
+    """Replace each RandomNormalLike node with a new graph input sliced to the shape of the
+    node's input (in place); returns the new inputs' names."""
+    from onnx import TensorProto, helper
+
+    nodes: list[onnx.NodeProto] = []
+    names: list[str] = []
+    for node in model.graph.node:
+        if node.op_type != "RandomNormalLike":
+            nodes.append(node)
+            continue
+        name = f"noise_{len(names)}"
+        names.append(name)
+        model.graph.input.append(
+            helper.make_tensor_value_info(name, TensorProto.FLOAT, [1, _NOISE_CHANNELS, None])
+        )
+        shape, zeros = f"{name}_shape", f"{name}_zeros"
+        origin = helper.make_tensor(zeros, TensorProto.INT64, [3], [0, 0, 0])
+        nodes += [
+            helper.make_node("Shape", [node.input[0]], [shape]),
+            helper.make_node("Constant", [], [zeros], value=origin),
+            helper.make_node("Slice", [name, zeros, shape], [node.output[0]]),
+        ]
+    del model.graph.node[:]
+    model.graph.node.extend(nodes)
+    return names
+
+
+def _ancestors(model: onnx.ModelProto, output: str) -> set[str]:
+    """Every tensor name (graph inputs included) that `output` is computed from."""
+    producer = {out: node for node in model.graph.node for out in node.output}
+    seen: set[str] = set()
+    todo = [output]
+    while todo:
+        name = todo.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        if name in producer:
+            todo += [i for i in producer[name].input if i]
+    return seen
 
 
 _sessions: dict[Path, PiperSession] = {}

@@ -211,3 +211,31 @@ def test_short_quiet_vowels_of_typed_speech_still_open_the_jaw() -> None:
     for curves in (typed, heard):
         for start, end in curves.closures:
             assert curves.open[round(start / FRAME_S) : round(end / FRAME_S) + 1].max() == 0.0
+
+
+def test_the_same_text_always_sounds_the_same() -> None:
+    """VITS draws noise; we feed it from a generator seeded by the text, so a job made
+    twice from the same line (even in another process: a fresh session here) renders the
+    same video, and another line or speed draws other noise."""
+    voice = tts.choose(language="en")
+    first = tts.speak("Pam put the paper back.", voice)
+    piper._sessions.clear()
+    again = tts.speak("Pam put the paper back.", voice)
+    assert np.array_equal(first.samples, again.samples) and first.phones == again.phones
+    faster = tts.speak("Pam put the paper back.", voice, speed=1.3)
+    assert faster.seconds < first.seconds
+    session = piper.session(_joe())
+    ids, _ = piper.ids_of(piper.sentences("Pam put the paper back.", "en-us")[0], _joe().id_map)
+    with session.lock:
+        feeds = {
+            "input": np.array([ids], dtype=np.int64),
+            "input_lengths": np.array([len(ids)], dtype=np.int64),
+            "scales": np.array([0.667, 1.0, 0.8], np.float32),
+        }
+        rng = np.random.default_rng(0)
+        lengths = []
+        for _ in range(2):  # other noise, other durations: the noise really is used
+            feeds[session.duration_noise[0]] = piper._normal(rng, len(ids))
+            (frames,) = session.durations.run([session.durations_name], feeds)
+            lengths.append(frames.tolist())
+    assert lengths[0] != lengths[1]
