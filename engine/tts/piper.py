@@ -138,14 +138,17 @@ def ids_of(sentence: str, id_map: dict[str, list[int]]) -> tuple[list[int], list
 # carries on from call to call, so the same text sounded a little different every time.
 # We feed the noise instead, drawn from a generator seeded by the ids and the speed: the
 # same text, voice and speed always give the same audio (and so the same video for the
-# same seed). Noise is fed this many channels wide and sliced to what each node needs.
-_NOISE_CHANNELS = 256
+# same seed). Each draw is fed as one block, sliced in the graph to the shape it needs.
+_NOISE_CHANNELS = 256  # VITS's widest noise: 192 channels
+# Spectrogram frames of noise per input id at speed 1: ids last about 4 frames (two per
+# phoneme, with the pads), so this is ample; a sentence that needs more is read again.
+_NOISE_FRAMES_PER_ID = 24
+_NOISE_RETRIES = 3
 
 
 class PiperSession:
     """One voice's ONNX session with the duration output exposed and its noise fed, shared
-    by the process; a second, small session runs only as far as the durations, which say
-    how much noise the full run needs."""
+    by the process."""
 
     def __init__(self, voice: PiperVoice) -> None:
         import onnx
@@ -157,23 +160,13 @@ class PiperSession:
             raise ValueError(f"{voice.model.name}: no single duration node to time phonemes by")
         self.durations_name = ceilings[0].output[0]
         graph.graph.output.append(onnx.ValueInfoProto(name=self.durations_name))
-        noises = _feed_noise(graph)
-        before = _ancestors(graph, self.durations_name)
-        self.duration_noise = [name for name in noises if name in before]
-        self.voice_noise = [name for name in noises if name not in before]
-        if len(self.duration_noise) != 1 or len(self.voice_noise) != 1:
-            raise ValueError(f"{voice.model.name}: not the two noise draws of a VITS graph")
-        inputs = [i.name for i in graph.graph.input if i.name in before]
-        durations = onnx.utils.Extractor(graph).extract_model(inputs, [self.durations_name])
+        self.noise_inputs = _feed_noise(graph)
         options = onnxruntime.SessionOptions()
-        options.log_severity_level = 3
-        self.session, self.durations = (
-            onnxruntime.InferenceSession(
-                model.SerializeToString(), options, providers=["CPUExecutionProvider"]
-            )
-            for model in (graph, durations)
+        # Errors reach us as exceptions; at ERROR level onnxruntime would also print them.
+        options.log_severity_level = 4
+        self.session = onnxruntime.InferenceSession(
+            graph.SerializeToString(), options, providers=["CPUExecutionProvider"]
         )
-        self.duration_inputs = set(inputs)
         self.voice = voice
         self.lock = threading.Lock()
 
@@ -187,19 +180,21 @@ class PiperSession:
         }
         if v.speakers > 1:
             feeds["sid"] = np.array([0], dtype=np.int64)
-        noise = np.random.default_rng([*ids, round(speed * 1000)])
-        feeds[self.duration_noise[0]] = _normal(noise, len(ids))
-        with self.lock:
-            (frames,) = self.durations.run(
-                [self.durations_name], {k: x for k, x in feeds.items() if k in self.duration_inputs}
-            )
-            feeds[self.voice_noise[0]] = _normal(noise, max(1, int(frames.sum())))
-            audio, frames = self.session.run(["output", self.durations_name], feeds)
-        return audio.reshape(-1).astype(np.float32), frames.reshape(-1)
-
-
-def _normal(rng: np.random.Generator, length: int) -> np.ndarray:
-    return rng.standard_normal((1, _NOISE_CHANNELS, length), dtype=np.float32)
+        frames = len(ids) * math.ceil(_NOISE_FRAMES_PER_ID / speed)
+        for attempt in range(_NOISE_RETRIES + 1):
+            noise = np.random.default_rng([*ids, round(speed * 1000)])
+            for name in self.noise_inputs:
+                feeds[name] = noise.standard_normal((1, _NOISE_CHANNELS, frames), np.float32)
+            try:
+                with self.lock:
+                    audio, durations = self.session.run(["output", self.durations_name], feeds)
+            except Exception:  # onnxruntime's own types: the noise ran short of the frames
+                if attempt == _NOISE_RETRIES:
+                    raise
+                frames *= 4
+                continue
+            return audio.reshape(-1).astype(np.float32), durations.reshape(-1)
+        raise AssertionError("unreachable")
 
 
 def _feed_noise(model: onnx.ModelProto) -> list[str]:
@@ -228,21 +223,6 @@ def _feed_noise(model: onnx.ModelProto) -> list[str]:
     del model.graph.node[:]
     model.graph.node.extend(nodes)
     return names
-
-
-def _ancestors(model: onnx.ModelProto, output: str) -> set[str]:
-    """Every tensor name (graph inputs included) that `output` is computed from."""
-    producer = {out: node for node in model.graph.node for out in node.output}
-    seen: set[str] = set()
-    todo = [output]
-    while todo:
-        name = todo.pop()
-        if name in seen:
-            continue
-        seen.add(name)
-        if name in producer:
-            todo += [i for i in producer[name].input if i]
-    return seen
 
 
 _sessions: dict[Path, PiperSession] = {}

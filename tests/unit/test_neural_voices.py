@@ -226,16 +226,25 @@ def test_the_same_text_always_sounds_the_same() -> None:
     assert faster.seconds < first.seconds
     session = piper.session(_joe())
     ids, _ = piper.ids_of(piper.sentences("Pam put the paper back.", "en-us")[0], _joe().id_map)
-    with session.lock:
-        feeds = {
-            "input": np.array([ids], dtype=np.int64),
-            "input_lengths": np.array([len(ids)], dtype=np.int64),
-            "scales": np.array([0.667, 1.0, 0.8], np.float32),
-        }
-        rng = np.random.default_rng(0)
-        lengths = []
-        for _ in range(2):  # other noise, other durations: the noise really is used
-            feeds[session.duration_noise[0]] = piper._normal(rng, len(ids))
-            (frames,) = session.durations.run([session.durations_name], feeds)
-            lengths.append(frames.tolist())
+    feeds = {
+        "input": np.array([ids], dtype=np.int64),
+        "input_lengths": np.array([len(ids)], dtype=np.int64),
+        "scales": np.array([0.667, 1.0, 0.8], np.float32),
+    }
+    rng = np.random.default_rng(0)
+    lengths = []
+    for _ in range(2):  # other noise, other durations: the fed noise is what is used
+        for name in session.noise_inputs:
+            feeds[name] = rng.standard_normal((1, 256, 40 * len(ids)), np.float32)
+        with session.lock:
+            lengths.append(session.session.run([session.durations_name], feeds)[0].tolist())
     assert lengths[0] != lengths[1]
+
+
+def test_a_sentence_that_outlasts_its_noise_is_read_again_with_more(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(piper, "_NOISE_FRAMES_PER_ID", 1)  # far less than a sentence needs
+    speech = tts.speak("Bob may buy a map.", tts.choose(language="en"))
+    assert 0.8 < speech.seconds < 3.0
+    assert speech.phones[-1][2] == pytest.approx(speech.seconds, abs=0.02)
