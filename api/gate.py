@@ -10,10 +10,13 @@ before the key check said 401. This plain ASGI wrapper runs first:
 - a `Content-Length` over the route's limit is answered 413 at once;
 - a body without a length (chunked) is counted as it streams and cut at the limit with 413.
 
-Nothing here reads a byte of body that it is not going to keep.
+Nothing here keeps a byte of body it will not use (an early answer drops, within bounds,
+what the client is still sending, so that it can read the answer: see `_answer`).
 """
 
 from __future__ import annotations
+
+import asyncio
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -30,6 +33,10 @@ UPLOAD_PATH = "/api/v1/files"
 KEYED_PREFIXES = ("/api/",)
 # Multipart framing around an uploaded file: boundaries, part headers, the file name.
 MULTIPART_OVERHEAD = 64 * 1024
+# After an early answer, how long and how much of the client's unwanted body is read and
+# dropped so that closing the connection does not reset it before the answer is read.
+LINGER_SECONDS = 2.0
+LINGER_BYTES = 64 * 1024 * 1024
 
 
 def body_limit(settings: Settings, upload: bool) -> int:
@@ -160,5 +167,37 @@ async def _answer(
     message: str,
     headers: dict[str, str] | None = None,
 ) -> None:
+    """Answer before the body is read, and make sure the client gets to read the answer.
+
+    A client still sending when the server closes the connection gets a TCP reset, and a
+    reset throws away what the server sent: curl or httpx uploading a too-large file would
+    see "connection reset" instead of the 413 (it happened in CI). So, as web servers do on
+    a "lingering close", the answer goes out whole but its end is held back while what the
+    client is still sending is read and dropped, until it stops or `LINGER_SECONDS` or
+    `LINGER_BYTES` run out. Nothing read is kept.
+    """
     response = JSONResponse(error_body(code, message), status, headers=headers)
-    await response(scope, receive, send)
+    await send({"type": "http.response.start", "status": status, "headers": response.raw_headers})
+    await send({"type": "http.response.body", "body": response.body, "more_body": True})
+    await _drain(receive)
+    await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+
+async def _drain(receive: Receive) -> None:
+    """Read and drop the rest of a request body, within the linger bounds."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + LINGER_SECONDS
+    dropped = 0
+    while dropped <= LINGER_BYTES:
+        left = deadline - loop.time()
+        if left <= 0:
+            return
+        try:
+            message = await asyncio.wait_for(receive(), left)
+        except TimeoutError:
+            return
+        if message["type"] != "http.request":
+            return  # the client hung up
+        dropped += len(message.get("body", b""))
+        if not message.get("more_body", False):
+            return
