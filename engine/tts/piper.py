@@ -143,7 +143,7 @@ _NOISE_CHANNELS = 256  # VITS's widest noise: 192 channels
 # Spectrogram frames of noise per input id at speed 1: ids last about 4 frames (two per
 # phoneme, with the pads), so this is ample; a sentence that needs more is read again.
 _NOISE_FRAMES_PER_ID = 24
-_NOISE_RETRIES = 3
+_NOISE_RETRIES = 2  # 4x more each time: 384 frames per id at most
 
 
 class PiperSession:
@@ -180,6 +180,8 @@ class PiperSession:
         }
         if v.speakers > 1:
             feeds["sid"] = np.array([0], dtype=np.int64)
+        from onnxruntime.capi.onnxruntime_pybind11_state import Fail
+
         frames = len(ids) * math.ceil(_NOISE_FRAMES_PER_ID / speed)
         for attempt in range(_NOISE_RETRIES + 1):
             noise = np.random.default_rng([*ids, round(speed * 1000)])
@@ -188,8 +190,9 @@ class PiperSession:
             try:
                 with self.lock:
                     audio, durations = self.session.run(["output", self.durations_name], feeds)
-            except Exception:  # onnxruntime's own types: the noise ran short of the frames
-                if attempt == _NOISE_RETRIES:
+            except Fail as exc:
+                # The noise ran short of the spectrogram: its slice cannot broadcast.
+                if attempt == _NOISE_RETRIES or "broadcast" not in str(exc):
                     raise
                 frames *= 4
                 continue
