@@ -121,38 +121,35 @@ def synthesize(
     chunks: list[np.ndarray] = []
     timed: Timed = []
     gap = np.zeros(round(SENTENCE_GAP_S * SAMPLE_RATE), np.float32)
-    for sentence in phonemes(text):
-        for piece in pieces(sentence, MAX_TOKENS):
-            symbols = [c for c in piece if c in model.vocab]
-            if not symbols:
-                continue
-            if chunks:
-                chunks.append(gap)
-                timed.append((".", SENTENCE_GAP_S))
-            tokens = [0, *(model.vocab[c] for c in symbols), 0]
-            reference = style[min(len(symbols), len(style)) - 1].reshape(1, -1)
-            audio, frames = model.session.run(
-                ["audio", DURATIONS],
-                {
-                    "tokens": np.array([tokens], dtype=np.int64),
-                    "style": reference.astype(np.float32),
-                    "speed": np.array([speed], dtype=np.float32),
-                },
-            )
-            audio = np.asarray(audio, np.float32).reshape(-1)
-            frames = np.asarray(frames, np.float64).reshape(-1)
-            per_frame = audio.shape[0] / max(frames.sum(), 1.0) / SAMPLE_RATE
-            chunks.append(audio)
-            seconds = frames * per_frame
-            lead = min(LEAD_S / speed, float(seconds[0]))
-            seconds[0] -= lead
-            seconds[-1] += lead
-            names = ["^", *symbols, "$"]
-            timed += [(s, float(t)) for s, t in zip(names, seconds, strict=True)]
-            if sum(len(c) for c in chunks) > max_seconds * SAMPLE_RATE:
-                break
-        else:
+    every_piece = (piece for sentence in phonemes(text) for piece in pieces(sentence, MAX_TOKENS))
+    for piece in every_piece:
+        symbols = [c for c in piece if c in model.vocab]
+        if not symbols:
             continue
-        break
+        if chunks:
+            chunks.append(gap)
+            timed.append((".", SENTENCE_GAP_S))
+        tokens = [0, *(model.vocab[c] for c in symbols), 0]
+        reference = style[min(len(symbols), len(style)) - 1].reshape(1, -1)
+        audio, frames = model.session.run(
+            ["audio", DURATIONS],
+            {
+                "tokens": np.array([tokens], dtype=np.int64),
+                "style": reference.astype(np.float32),
+                "speed": np.array([speed], dtype=np.float32),
+            },
+        )
+        audio = np.asarray(audio, np.float32).reshape(-1)
+        frames = np.asarray(frames, np.float64).reshape(-1)
+        per_frame = audio.shape[0] / max(frames.sum(), 1.0) / SAMPLE_RATE
+        chunks.append(audio)
+        seconds = frames * per_frame
+        lead = min(LEAD_S / speed, float(seconds[0]))
+        seconds[0] -= lead
+        seconds[-1] += lead
+        names = ["^", *symbols, "$"]
+        timed += [(s, float(t)) for s, t in zip(names, seconds, strict=True)]
+        if sum(len(c) for c in chunks) > max_seconds * SAMPLE_RATE:
+            break
     samples = np.concatenate(chunks) if chunks else np.zeros(0, np.float32)
     return peak_normalized(samples), timed
