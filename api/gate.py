@@ -171,10 +171,10 @@ async def _answer(
 
     A client still sending when the server closes the connection gets a TCP reset, and a
     reset throws away what the server sent: curl or httpx uploading a too-large file would
-    see "connection reset" instead of the 413 (it happened in CI). So, as web servers do on
-    a "lingering close", the answer goes out whole but its end is held back while what the
-    client is still sending is read and dropped, until it stops or `LINGER_SECONDS` or
-    `LINGER_BYTES` run out. Nothing read is kept.
+    see "connection reset" instead of the 413 (our limit tests did, under load). So, as web
+    servers do on a "lingering close", the answer goes out whole but its end is held back
+    while what the client is still sending is read and dropped, until it stops or
+    `LINGER_SECONDS` or `LINGER_BYTES` run out. Nothing read is kept.
     """
     response = JSONResponse(error_body(code, message), status, headers=headers)
     await send({"type": "http.response.start", "status": status, "headers": response.raw_headers})
