@@ -12,6 +12,7 @@ import pytest
 from engine.config import Settings
 from engine.errors import MediaError
 from engine.job_request import JobRequest
+from engine.lipsync.faces import detect_faces
 from engine.service import Service
 from tests.conftest import make_settings
 from tests.support.media import face_photo_path, write_png
@@ -106,19 +107,33 @@ async def test_duet_job_animates_two_faces_in_turn(
     left_seconds = av.open(str(voice)).duration / 1e6
     right_seconds = av.open(str(other)).duration / 1e6
     assert abs(len(frames) - (left_seconds + right_seconds) * 25) <= 1
-    half = frames[0].shape[1] // 2
     split = round(left_seconds * 25)
-    first = np.stack(frames[:split]).astype(np.int16)
-    second = np.stack(frames[split + 3 :]).astype(np.int16)
-    # While the left person talks the left half moves more than the right, and then the reverse.
-    assert (
-        np.abs(np.diff(first[:, :, :half], axis=0)).mean()
-        > np.abs(np.diff(first[:, :, half:], axis=0)).mean()
-    )
-    assert (
-        np.abs(np.diff(second[:, :, half:], axis=0)).mean()
-        > np.abs(np.diff(second[:, :, :half], axis=0)).mean()
-    )
+    left_mouth, right_mouth = _mouth_boxes(frames[0])
+
+    def moving(part: list[np.ndarray], box: tuple[slice, slice]) -> float:
+        crops = np.stack([frame[box] for frame in part]).astype(np.int16)
+        return float(np.abs(np.diff(crops, axis=0)).mean())
+
+    # While the left person talks their mouth moves more than the listener's, then the
+    # reverse (mouths only: head motion and blinks move both halves alike).
+    first, second = frames[:split], frames[split + 3 :]
+    assert moving(first, left_mouth) > 2 * moving(first, right_mouth)
+    assert moving(second, right_mouth) > 2 * moving(second, left_mouth)
+
+
+def _mouth_boxes(frame: np.ndarray) -> list[tuple[slice, slice]]:
+    """Each face's lips and a margin around them, left face first."""
+    faces = sorted(detect_faces(frame, max_faces=2), key=lambda face: face.box[0])
+    assert len(faces) == 2
+    boxes = []
+    for face in faces:
+        lips = face.landmarks[[61, 291, 0, 17]]
+        (x0, y0), (x1, y1) = lips.min(axis=0), lips.max(axis=0)
+        pad = 0.5 * (x1 - x0)
+        boxes.append(
+            (slice(int(y0 - pad), int(y1 + pad)), slice(int(x0 - pad / 2), int(x1 + pad / 2)))
+        )
+    return boxes
 
 
 async def test_no_face_fails_clearly_and_is_refunded(
