@@ -23,24 +23,11 @@ from engine.lipsync.neural import check_backend
 from engine.service import Service
 from tests.conftest import make_settings
 from tests.support.dubbing import FACE_FRAMES, SIZE, make_source
+from tests.support.media import decode_mp4
 from tests.support.musetalk_model import write_tiny_musetalk
 from tests.support.speech import speak
 
 pytestmark = pytest.mark.slow
-
-
-def decode(path: Path) -> tuple[list[np.ndarray], dict]:
-    with av.open(str(path)) as container:
-        video, audio = container.streams.video[0], container.streams.audio[0]
-        info = {
-            "codec": video.codec_context.name,
-            "audio_codec": audio.codec_context.name,
-            "size": (video.codec_context.width, video.codec_context.height),
-            "fps": float(video.average_rate),
-            "audio_seconds": float(audio.duration * audio.time_base) if audio.duration else 0,
-        }
-        frames = [f.to_ndarray(format="rgb24") for f in container.decode(video=0)]
-    return frames, info
 
 
 async def test_a_video_job_renders_with_musetalk_and_changes_only_the_lower_face(
@@ -67,7 +54,7 @@ async def test_a_video_job_renders_with_musetalk_and_changes_only_the_lower_face
         assert done.status == "completed", done.error
         output = service.output_path(done)
         assert output is not None
-        frames, info = decode(output)
+        frames, info = decode_mp4(output)
     finally:
         await service.close()
 

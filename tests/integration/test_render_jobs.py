@@ -15,7 +15,7 @@ from engine.job_request import JobRequest
 from engine.lipsync.faces import detect_faces
 from engine.service import Service
 from tests.conftest import make_settings
-from tests.support.media import face_photo_path, write_png
+from tests.support.media import decode_mp4, face_photo_path, write_png
 from tests.support.speech import speak
 
 pytestmark = pytest.mark.slow
@@ -35,20 +35,6 @@ def duet_photo(path: Path) -> Path:
     photo = cv2.imread(str(face_photo_path()))
     cv2.imwrite(str(path), np.hstack([photo, cv2.flip(photo, 1)]))
     return path
-
-
-def decode(path: Path) -> tuple[list[np.ndarray], dict]:
-    with av.open(str(path)) as container:
-        video, audio = container.streams.video[0], container.streams.audio[0]
-        info = {
-            "codec": video.codec_context.name,
-            "audio_codec": audio.codec_context.name,
-            "size": (video.codec_context.width, video.codec_context.height),
-            "pix_fmt": video.codec_context.pix_fmt,
-            "fps": float(video.average_rate),
-        }
-        frames = [f.to_ndarray(format="rgb24") for f in container.decode(video=0)]
-    return frames, info
 
 
 async def run(service: Service, account: str, request: JobRequest, folder: Path):
@@ -72,7 +58,7 @@ async def test_portrait_job_renders_a_playable_mp4_charged_at_the_seed_price(
         tmp_path,
     )
     assert done.status == "completed", done.error
-    frames, info = decode(service.output_path(done))
+    frames, info = decode_mp4(service.output_path(done))
     assert info["codec"] == "h264" and info["audio_codec"] == "aac"
     assert info["pix_fmt"] == "yuv420p" and min(info["size"]) == 720
     audio_seconds = av.open(str(voice)).duration / 1e6
@@ -103,7 +89,7 @@ async def test_duet_job_animates_two_faces_in_turn(
         tmp_path,
     )
     assert done.status == "completed", done.error
-    frames, _ = decode(service.output_path(done))
+    frames, _ = decode_mp4(service.output_path(done))
     left_seconds = av.open(str(voice)).duration / 1e6
     right_seconds = av.open(str(other)).duration / 1e6
     assert abs(len(frames) - (left_seconds + right_seconds) * 25) <= 1
@@ -223,6 +209,6 @@ def test_same_seed_same_frames_other_seed_other_frames(
             "lipsync-image", {"image": face_photo_path(), "audio": voice}, {"seed": seed}, out
         )
         outputs[name] = np.stack(written)
-        assert len(decode(out)[0]) == len(written)  # what was rendered is what was encoded
+        assert len(decode_mp4(out)[0]) == len(written)  # what was rendered is what was encoded
     assert np.array_equal(outputs["a"], outputs["b"])
     assert not np.array_equal(outputs["a"], outputs["c"])

@@ -5,6 +5,7 @@ from __future__ import annotations
 import wave
 from pathlib import Path
 
+import av
 import cv2
 import numpy as np
 
@@ -45,3 +46,18 @@ def astronaut_photo_path() -> Path:
 
 def face_photo_paths() -> dict[str, Path]:
     return {"hopper": face_photo_path(), "astronaut": astronaut_photo_path()}
+
+
+def decode_mp4(path: Path) -> tuple[list[np.ndarray], dict]:
+    """An output's RGB frames and what a player reads from its streams."""
+    with av.open(str(path)) as container:
+        video, audio = container.streams.video[0], container.streams.audio[0]
+        info = {
+            "codec": video.codec_context.name,
+            "audio_codec": audio.codec_context.name,
+            "size": (video.codec_context.width, video.codec_context.height),
+            "pix_fmt": video.codec_context.pix_fmt,
+            "fps": float(video.average_rate),
+        }
+        frames = [f.to_ndarray(format="rgb24") for f in container.decode(video=0)]
+    return frames, info
