@@ -24,6 +24,7 @@ spreading are smoothed more (they are slower and anticipate further in real spee
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from enum import StrEnum
 from itertools import pairwise
@@ -274,6 +275,8 @@ class _Segment:
     phone: str
     start: int  # grid frames, inclusive
     end: int  # exclusive
+    start_s: float = 0.0  # the phone's own times, before the grid
+    end_s: float = 0.0
 
 
 def _segments(phones: list[Phone], n: int) -> list[_Segment]:
@@ -283,7 +286,7 @@ def _segments(phones: list[Phone], n: int) -> list[_Segment]:
         start = min(max(round(start_s / FRAME_S), 0), n)
         end = min(max(round(end_s / FRAME_S), start + 1), n)
         if start < end:
-            segments.append(_Segment(name, start, end))
+            segments.append(_Segment(name, start, end, start_s, end_s))
     return segments
 
 
@@ -419,10 +422,31 @@ def _closure_frames(seg: _Segment, jaw_db: np.ndarray) -> tuple[int, int]:
     return start, min(end, n)
 
 
-def _closure_cap(closures: list[tuple[int, int]], n: int) -> np.ndarray:
-    """1 where the lips are free, 0 on closures, with ramps: lips cannot snap open."""
+def _exact_closure(seg: _Segment, n: int) -> tuple[tuple[int, int], tuple[float, float]]:
+    """Where the lips are shut for one p/b/m of typed speech: the whole phone, on the grid
+    and in seconds. The synthesizer knows when the lips seal (the phone's start) and part
+    (its release), so nothing is re-centred or trimmed as for recognised phones; only a
+    closure too short to show is widened about its middle."""
+    first = math.ceil(seg.start_s / FRAME_S - 1e-9)  # grid frames inside the phone
+    last = math.floor(seg.end_s / FRAME_S + 1e-9)
+    if last - first + 1 >= _CLOSURE_MIN_FRAMES:
+        return (max(first, 0), min(last + 1, n)), (seg.start_s, seg.end_s)
+    start = max((first + last + 1 - _CLOSURE_MIN_FRAMES) // 2, 0)
+    end = min(start + _CLOSURE_MIN_FRAMES, n)
+    return (start, end), (start * FRAME_S, (end - 1) * FRAME_S)
+
+
+def _closure_cap(closures: list[tuple[int, int]], n: int, *, exact: bool = False) -> np.ndarray:
+    """1 where the lips are free, 0 on closures, with ramps: lips cannot snap open.
+
+    With exact closures (typed speech) the ramps ease out as lips do: they part fastest
+    right at the release and seal fastest just before contact. Recognised closures keep a
+    linear ramp, a hedge on boundaries that may be a frame or two off.
+    """
     cap = np.ones(n, np.float32)
     ramp = np.linspace(0.0, 1.0, _CLOSURE_RAMP_FRAMES + 1, dtype=np.float32)[1:]
+    if exact:
+        ramp = 1.0 - (1.0 - ramp) ** 2
     for start, end in closures:
         cap[start:end] = 0.0
         for j, value in enumerate(ramp):
@@ -452,8 +476,15 @@ def mouth_curves(
     targets = _target_curves(segments, n)
     targets[:, 1] = np.clip(targets[:, 1] * expressiveness, -1.0, 1.0)
 
-    closures = [_closure_frames(s, loudness.jaw_db) for s in segments if s.phone in _BILABIAL]
-    cap = _closure_cap(closures, n)
+    bilabials = [s for s in segments if s.phone in _BILABIAL]
+    if exact:
+        both = [_exact_closure(s, n) for s in bilabials]
+        closures = [frames for frames, _ in both]
+        closure_times = [seconds for _, seconds in both]
+    else:
+        closures = [_closure_frames(s, loudness.jaw_db) for s in bilabials]
+        closure_times = [(s * FRAME_S, (e - 1) * FRAME_S) for s, e in closures]
+    cap = _closure_cap(closures, n, exact=exact)
     gate = _speech_gate(active)
     open_ = _gaussian_smooth(targets[:, 0], _SMOOTH_SIGMA_S["open"])
     floor = _vowel_floor(segments, n) if exact else 0.0
@@ -470,6 +501,6 @@ def mouth_curves(
         width=np.clip(width, -1.0, 1.0),
         teeth=np.clip(teeth, 0.0, 1.0),
         speaking=speaking,
-        closures=[(s * FRAME_S, (e - 1) * FRAME_S) for s, e in closures],
+        closures=closure_times,
         tongue=np.clip(tongue, 0.0, 1.0),
     )
