@@ -163,7 +163,8 @@ def speak(text: str, voice: Voice, *, speed: float = 1.0, max_seconds: float = m
         wpm = round(ESPEAK_WPM * speed)
         pcm, rate, events = espeak.synthesize(text, voice.native, rate_wpm=wpm)
         samples = pcm.astype(np.float32) / 32768.0
-        speech = Speech(samples, rate, timed_phones(events, len(pcm), rate), voice)
+        phones = refined(timed_phones(events, len(pcm), rate), samples, rate)
+        speech = Speech(samples, rate, phones, voice)
     if speech.seconds > max_seconds:
         raise TooLong(speech.seconds, max_seconds)
     return speech

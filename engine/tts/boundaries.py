@@ -1,13 +1,16 @@
-"""Consonant-vowel boundaries moved onto the sound, for neural voices.
+"""Consonant-vowel boundaries moved onto the sound, for every voice.
 
-A neural voice's durations say roughly where each phoneme is: Kokoro counts 25 ms frames
+A synthesizer's timings say roughly where each phoneme is: Kokoro counts 25 ms frames
 and its sound runs ahead of them by a varying few tens of ms; Piper's aligner spreads a
-sound over the pads around its symbol. A few tens of ms matter for a mouth: a 50 ms
-vowel between a /k/ and a /b/ whose window misses its loud part never opens the jaw. So
-each boundary between a consonant and a vowel moves, within `REACH_S`, to where the
-speech's loudness in the F1/F2 band (where the jaw shows) rises fastest (into a vowel) or
-falls fastest (out of one): the standard energy-based boundary refinement. espeak-ng's
-own events need none: it makes the waveform from them.
+sound over the pads around its symbol; espeak-ng reports each phoneme where it starts
+the phoneme's frames, and counts a stop's burst and aspiration (and the formant
+transition after a nasal) with the consonant, so its vowels sound 20-40 ms before their
+events (`python -m scripts.timing_referees`). A few tens of ms matter for a mouth: a 50
+ms vowel between a /k/ and a /b/ whose window misses its loud part never opens the jaw,
+and lips still shut during a burst are late. So each boundary between a consonant and a
+vowel moves, within `REACH_S`, to where the speech's loudness in the F1/F2 band (where
+the jaw shows) rises fastest (into a vowel) or falls fastest (out of one): the standard
+energy-based boundary refinement.
 """
 
 from __future__ import annotations
@@ -36,8 +39,10 @@ def band_level_db(samples: np.ndarray, rate: int) -> np.ndarray:
     return 10 * np.log10(band + 1e-10)
 
 
-def refined(phones: list[Phone], samples: np.ndarray, rate: int) -> list[Phone]:
-    """`phones` with each consonant-vowel boundary on the sound's edge."""
+def refined(
+    phones: list[Phone], samples: np.ndarray, rate: int, *, reach_s: float = REACH_S
+) -> list[Phone]:
+    """`phones` with each consonant-vowel boundary on the sound's edge, if within `reach_s`."""
     if len(phones) < 2 or samples.size < int(_WINDOW_S * rate):
         return phones
     level = np.convolve(band_level_db(samples, rate), np.ones(3) / 3, mode="same")
@@ -48,8 +53,8 @@ def refined(phones: list[Phone], samples: np.ndarray, rate: int) -> list[Phone]:
         if "SIL" in (before, after) or (before in VOWELS) == (after in VOWELS):
             continue
         edge = out[i][2]
-        lo = max(out[i][1] + MIN_PHONE_S, edge - REACH_S)
-        hi = min(out[i + 1][2] - MIN_PHONE_S, edge + REACH_S)
+        lo = max(out[i][1] + MIN_PHONE_S, edge - reach_s)
+        hi = min(out[i + 1][2] - MIN_PHONE_S, edge + reach_s)
         k0, k1 = int(np.ceil(lo / _HOP_S)), int(hi / _HOP_S) + 1
         window = slope[k0:k1]
         if hi <= lo or window.size == 0:

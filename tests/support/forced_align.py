@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 _BILABIAL = {"P", "B", "M"}
 _OPEN_VOWELS = {"AA", "AE", "AY", "AW"}
 _SILENCE = {"SIL", "<sil>", "+NSN+", "+SPN+"}
+_LEAD_IN_S = 0.3
 
 
 def classify(phone: str) -> Kind:
@@ -67,13 +68,27 @@ def align_phones(path: Path, phones: list[str]) -> list[TruthPhone]:
     return _aligned(path, " ".join(spelled), spelled)
 
 
+def median_start_miss(
+    spoken: list[tuple[str, float, float]], aligned: list[TruthPhone], shift: float = 0.0
+) -> float:
+    """Median distance (s) between where a synthesizer says each phone starts (moved by
+    `shift`) and where the aligner put it, pauses left out; both must name the same phones."""
+    own = [(name, start + shift) for name, start, _ in spoken if classify(name) != "silence"]
+    theirs = [(p.phoneme, p.start_s) for p in aligned if p.kind != "silence"]
+    if [name for name, _ in own] != [name for name, _ in theirs]:
+        raise AssertionError("the aligner placed other phones than were spoken")
+    return float(np.median([abs(a - b) for (_, a), (_, b) in zip(own, theirs, strict=True)]))
+
+
 def _aligned(path: Path, text: str, extra_words: dict[str, str]) -> list[TruthPhone]:
     from engine.media import load_audio
 
-    audio = load_audio(path, sample_rate=16_000)
-    # A microphone never records digital silence, and PocketSphinx's noise and level
-    # estimates fail on it: espeak-ng's exact zeros between words left it with no path at
-    # all. A fixed, seeded hiss 60 dB under full scale, a quiet room, is what any recording has.
+    # Heard as a recording is: with a moment of room before and after the speech (speech
+    # from its very first sample left the aligner with no path on most espeak-ng clips),
+    # and never digitally silent (PocketSphinx's noise and level estimates fail on exact
+    # zeros): a fixed, seeded hiss 60 dB under full scale, a quiet room.
+    lead = int(_LEAD_IN_S * 16_000)
+    audio = np.pad(load_audio(path, sample_rate=16_000), lead)
     hiss = np.random.default_rng(0).normal(0.0, 1e-3, audio.shape).astype(np.float32)
     pcm = (np.clip(audio + hiss, -1.0, 1.0) * 32767).astype("<i2").tobytes()
     try:
@@ -85,8 +100,8 @@ def _aligned(path: Path, text: str, extra_words: dict[str, str]) -> list[TruthPh
     phones = []
     for word in alignment:
         for phone in word:
-            start = phone.start / 100.0
-            end = (phone.start + phone.duration) / 100.0
+            start = max(phone.start / 100.0 - _LEAD_IN_S, 0.0)
+            end = max((phone.start + phone.duration) / 100.0 - _LEAD_IN_S, start)
             phones.append(TruthPhone(phone.name, start, end, classify(phone.name)))
     return phones
 

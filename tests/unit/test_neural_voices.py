@@ -15,7 +15,7 @@ from engine.media.audio import write_wav
 from engine.tts import kokoro, piper
 from engine.tts.phones import ipa_phones
 from engine.tts.pieces import pieces
-from tests.support.forced_align import align_phones
+from tests.support.forced_align import align_phones, median_start_miss
 
 VOICES = piper.installed()
 
@@ -175,17 +175,8 @@ def test_kokoros_timings_agree_with_an_independent_alignment(tmp_path: Path) -> 
     wav = tmp_path / "ja.wav"
     write_wav(wav, speech.samples, speech.sample_rate)
     aligned = align_phones(wav, [name for name, _, _ in speech.phones])
-    own = [(name, start) for name, start, _ in speech.phones if name != "SIL"]
-    theirs = [(p.phoneme, p.start_s) for p in aligned if p.kind != "silence"]
-    assert [name for name, _ in own] == [name for name, _ in theirs]
-
-    def median_miss(shift: float) -> float:
-        return float(
-            np.median([abs(a + shift - b) for (_, a), (_, b) in zip(own, theirs, strict=True)])
-        )
-
-    assert median_miss(0.0) < 0.03
-    assert median_miss(0.1) > 0.06
+    assert median_start_miss(speech.phones, aligned) < 0.03
+    assert median_start_miss(speech.phones, aligned, shift=0.1) > 0.06
 
 
 def test_short_quiet_vowels_of_typed_speech_still_open_the_jaw() -> None:

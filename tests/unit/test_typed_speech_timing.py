@@ -10,7 +10,7 @@ import numpy as np
 from engine import tts
 from engine.lipsync.speech.track import mouth_track
 from engine.media.audio import write_wav
-from tests.support.forced_align import align_phones
+from tests.support.forced_align import align_phones, median_start_miss
 
 SPANISH = "Mi mamá compró un mapa bonito para el viaje a Panamá."
 
@@ -24,17 +24,8 @@ def test_espeaks_speech_can_be_aligned_independently(tmp_path: Path) -> None:
     wav = tmp_path / "es.wav"
     write_wav(wav, speech.samples, speech.sample_rate)
     aligned = align_phones(wav, [name for name, _, _ in speech.phones])
-    own = [(name, start) for name, start, _ in speech.phones if name != "SIL"]
-    theirs = [(p.phoneme, p.start_s) for p in aligned if p.kind != "silence"]
-    assert [name for name, _ in own] == [name for name, _ in theirs]
-
-    def median_miss(shift: float) -> float:
-        return float(
-            np.median([abs(a + shift - b) for (_, a), (_, b) in zip(own, theirs, strict=True)])
-        )
-
-    assert median_miss(0.0) < 0.03
-    assert median_miss(0.1) > 0.06
+    assert median_start_miss(speech.phones, aligned) < 0.03
+    assert median_start_miss(speech.phones, aligned, shift=0.1) > 0.06
 
 
 def test_typed_closures_stay_shut_until_the_synthesizers_release() -> None:
