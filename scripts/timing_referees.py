@@ -27,10 +27,9 @@ from engine import tts
 from engine.media.audio import write_wav
 from scripts.quality import SENTENCES
 from tests.support.forced_align import align_phones
+from tests.support.landmarks import level_db, steepest
 
 _BILABIAL = {"P", "B", "M"}
-_WINDOW_S = 0.015
-_HOP_S = 0.005
 
 VOICES = (  # (label, voice id or language tag, sentences)
     ("espeak en-us", "espeak:en-us", "en"),
@@ -38,25 +37,6 @@ VOICES = (  # (label, voice id or language tag, sentences)
     ("piper en", "en", "en"),
     ("kokoro ja", "ja", "ja"),
 )
-
-
-def _level_db(samples: np.ndarray, rate: int) -> tuple[np.ndarray, np.ndarray]:
-    """Level (dB) of 15 ms windows every 5 ms, and each window's centre time."""
-    win, hop = int(_WINDOW_S * rate), int(_HOP_S * rate)
-    count = max((samples.shape[0] - win) // hop, 0)
-    frames = np.lib.stride_tricks.sliding_window_view(samples, win)[::hop][:count]
-    level = 10 * np.log10((frames.astype(np.float64) ** 2).mean(axis=1) + 1e-10)
-    return level, (np.arange(count) * hop + win / 2) / rate
-
-
-def _steepest(level: np.ndarray, times: np.ndarray, lo: float, hi: float, rising: bool) -> float:
-    """Time of the steepest rise (or fall) of the level between `lo` and `hi` seconds."""
-    inside = np.flatnonzero((times > lo) & (times < hi))
-    if inside.size < 3:
-        return float("nan")
-    steps = np.diff(level[inside])
-    j = inside[int(np.argmax(steps) if rising else np.argmin(steps))]
-    return float((times[j] + times[j + 1]) / 2)
 
 
 def measure(voice: tts.Voice, texts: list[str], out: Path) -> dict[str, list]:
@@ -74,7 +54,7 @@ def measure(voice: tts.Voice, texts: list[str], out: Path) -> dict[str, list]:
             aligned = []
         theirs = [p for p in aligned if p.kind != "silence"]
         same = [p.phoneme for p in theirs] == [name for name, _, _ in own]
-        level, times = _level_db(speech.samples, speech.sample_rate)
+        level, times = level_db(speech.samples, speech.sample_rate)
         for i, (name, start, end) in enumerate(own):
             if same:
                 found["start"].append(theirs[i].start_s - start)
@@ -83,9 +63,9 @@ def measure(voice: tts.Voice, texts: list[str], out: Path) -> dict[str, list]:
             if i + 1 < len(own) and own[i + 1][0] not in _BILABIAL:
                 if same:
                     found["release"].append(theirs[i].end_s - end)
-                rise = _steepest(level, times, end - 0.04, end + 0.06, rising=True)
+                rise = steepest(level, times, end - 0.04, end + 0.06, rising=True)
                 found["landmark_release"].append(rise - end)
-            fall = _steepest(level, times, start - 0.05, start + 0.04, rising=False)
+            fall = steepest(level, times, start - 0.05, start + 0.04, rising=False)
             found["seal"].append(fall - start)
     return found
 
