@@ -34,7 +34,7 @@ from engine.ledger import Account, Entry
 from engine.media.thumbnail import middle_frame_png
 from engine.ratelimit import RateLimiter
 from engine.sessions import Session
-from engine.speech_inputs import speak_inputs, speak_to_file
+from engine.speech_inputs import plan_speech, speak_to_file
 from engine.storage import Storage
 from engine.uploads import ServedFile, Upload, served_file, store_upload
 from engine.users import User
@@ -551,7 +551,8 @@ class Service:
     async def _inputs(
         self, request: JobRequest, dest: Path, local_dirs: Sequence[Path]
     ) -> dict[str, ResolvedInput]:
-        """Every input of a request in `dest`: fetched, copied, or spoken from its text."""
+        """Every input of a request in `dest`: fetched, copied, or (text) planned, to be
+        spoken when the job runs."""
         resolved = await resolve_inputs(
             request.inputs,
             input_kinds(request.model),
@@ -560,7 +561,8 @@ class Service:
             self.settings,
             local_dirs=local_dirs,
         )
-        return {**resolved, **await speak_inputs(request.speech, dest, self.settings)}
+        planned = await asyncio.to_thread(plan_speech, request.speech, dest, self.settings)
+        return {**resolved, **planned}
 
     async def get_job(self, job_id: str, *, account_id: str | None = None) -> Job:
         job = await jobs.get(self.db, job_id)

@@ -1,15 +1,19 @@
-"""Voices a job asks for as text: spoken here at submit, kept like any other input.
+"""Voices a job asks for as text: planned at submit, spoken when the job runs.
 
-Each text becomes `<role>.wav` in the job's input folder, with the synthesizer's phones in
-`<role>.wav.phones.json` beside it; the renderer finds them there and times the mouth on
-them instead of recognising phones in the audio. The job is priced on the speech's length,
-as it would be on a recording's.
+Submitting only reads the text (the synthesizer's front end, milliseconds) to bound how
+long its speech can last, and keeps the text as `<role>.speech.json` in the job's input
+folder; the job is held at the price of that bound (never past `limits.max_media_seconds`).
+The render process speaks it first thing, into `<role>.wav` in its scratch folder with the
+synthesizer's phones in `<role>.wav.phones.json` beside it, which the renderer times the
+mouth on instead of recognising phones; the job is charged on the speech it made. A neural
+voice takes seconds to minutes on a CPU, which a request should not wait for.
 """
 
 from __future__ import annotations
 
-import asyncio
+import json
 from collections.abc import Mapping
+from dataclasses import asdict
 from pathlib import Path
 
 from engine import tts
@@ -17,24 +21,54 @@ from engine.config import Settings
 from engine.errors import MediaError
 from engine.inputs import ResolvedInput
 from engine.job_request import SpokenText
-from engine.media import probe
+from engine.media import MediaInfo
 from engine.media.audio import write_wav
 
+PLANNED = ".speech.json"
 
-async def speak_inputs(
+
+def plan_speech(
     speech: Mapping[str, SpokenText], dest: Path, settings: Settings
 ) -> dict[str, ResolvedInput]:
+    """Each text as a planned voice in `dest`, with its duration bound as its length."""
     dest.mkdir(parents=True, exist_ok=True)
-    spoken = {}
-    for role, text in speech.items():  # one at a time: espeak-ng is one engine per process
-        spoken[role] = await asyncio.to_thread(_speak_one, role, text, dest, settings)
+    planned = {}
+    for role, spoken in speech.items():
+        voice = tts.choose(spoken.voice, spoken.language)
+        bound = tts.seconds_bound(spoken.text, voice, speed=spoken.speed)
+        seconds = round(min(bound, settings.limits.max_media_seconds), 3)
+        path = dest / f"{role}{PLANNED}"
+        fixed = SpokenText(text=spoken.text, voice=voice.id, speed=spoken.speed)
+        path.write_text(json.dumps(asdict(fixed), ensure_ascii=False), encoding="utf-8")
+        info = MediaInfo(
+            kind="audio",
+            duration=seconds,
+            width=None,
+            height=None,
+            fps=None,
+            has_audio=True,
+            has_video=False,
+            rotation=0,
+            format_name="text",
+        )
+        planned[role] = ResolvedInput(role, path, info)
+    return planned
+
+
+def is_planned(path: Path) -> bool:
+    return path.name.endswith(PLANNED)
+
+
+def speak_planned(inputs: Mapping[str, Path], dest: Path, settings: Settings) -> dict[str, Path]:
+    """`inputs` with every planned voice spoken into `dest` (its phones beside it)."""
+    spoken = dict(inputs)
+    for role, path in inputs.items():
+        if is_planned(path):
+            text = SpokenText(**json.loads(path.read_text(encoding="utf-8")))
+            dest.mkdir(parents=True, exist_ok=True)
+            spoken[role] = dest / f"{role}.wav"
+            speak_to_file(text, spoken[role], settings, what=f"'{role}'")
     return spoken
-
-
-def _speak_one(role: str, spoken: SpokenText, dest: Path, settings: Settings) -> ResolvedInput:
-    path = dest / f"{role}.wav"
-    speak_to_file(spoken, path, settings, what=f"'{role}'")
-    return ResolvedInput(role, path, probe(path))
 
 
 def speak_to_file(spoken: SpokenText, path: Path, settings: Settings, *, what: str) -> tts.Speech:

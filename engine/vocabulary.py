@@ -33,6 +33,7 @@ class Stage(StrEnum):
     """What a render is doing now, in the order a job usually passes through them."""
 
     STARTING = "starting"  # claimed; the render process is loading its inputs
+    SPEAKING = "speaking"  # a voice sent as text is being spoken
     DECODING = "decoding"
     FINDING_FACES = "finding faces"
     TRACKING_FACES = "tracking faces"

@@ -20,6 +20,7 @@ log = logging.getLogger("lipsync.mcp")
 # differently; `ProgressReporter` keeps the numbers moving forward whatever the order.
 _STAGE_SPANS: dict[Stage, tuple[float, float]] = {
     Stage.STARTING: (8.0, 8.0),
+    Stage.SPEAKING: (8.0, 10.0),
     Stage.DECODING: (10.0, 14.0),
     Stage.FINDING_FACES: (15.0, 19.0),
     Stage.TRACKING_FACES: (15.0, 19.0),
@@ -46,6 +47,7 @@ def describe_stage(job: Job) -> tuple[float, str]:
 
 
 _WORDS: dict[str, Callable[[float], str]] = {
+    Stage.SPEAKING: lambda _: "speaking the text",
     Stage.DECODING: lambda _: "decoding inputs",
     Stage.RENDERING: lambda done: f"rendering {round(done * 100)}%",
     Stage.ENCODING: lambda _: "finishing the MP4",

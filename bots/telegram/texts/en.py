@@ -69,6 +69,7 @@ EN: dict[str, str] = {
     "queued": "⏳ Waiting for a free renderer…",
     "progress": "⏳ {stage}: {percent}%",
     "stage.starting": "Starting",
+    "stage.speaking": "Speaking your text",
     "stage.decoding": "Reading your files",
     "stage.finding faces": "Finding faces",
     "stage.tracking faces": "Following the face",

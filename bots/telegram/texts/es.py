@@ -68,6 +68,7 @@ ES: dict[str, str] = {
     "queued": "⏳ Esperando un renderizador libre…",
     "progress": "⏳ {stage}: {percent}%",
     "stage.starting": "Empezando",
+    "stage.speaking": "Diciendo tu texto",
     "stage.decoding": "Leyendo tus archivos",
     "stage.finding faces": "Buscando caras",
     "stage.tracking faces": "Siguiendo la cara",

@@ -67,6 +67,7 @@ JA: dict[str, str] = {
     "queued": "⏳ 空いているレンダラーを待っています…",
     "progress": "⏳ {stage}：{percent}%",
     "stage.starting": "開始しています",
+    "stage.speaking": "テキストを読み上げています",
     "stage.decoding": "ファイルを読み込んでいます",
     "stage.finding faces": "顔を探しています",
     "stage.tracking faces": "顔を追跡しています",

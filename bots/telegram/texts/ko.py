@@ -67,6 +67,7 @@ KO: dict[str, str] = {
     "queued": "⏳ 렌더러를 기다리는 중…",
     "progress": "⏳ {stage}: {percent}%",
     "stage.starting": "시작하는 중",
+    "stage.speaking": "텍스트를 읽는 중",
     "stage.decoding": "파일을 읽는 중",
     "stage.finding faces": "얼굴을 찾는 중",
     "stage.tracking faces": "얼굴을 추적하는 중",

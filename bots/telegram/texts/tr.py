@@ -68,6 +68,7 @@ TR: dict[str, str] = {
     "queued": "⏳ Boş bir işleyici bekleniyor…",
     "progress": "⏳ {stage}: %{percent}",
     "stage.starting": "Başlıyor",
+    "stage.speaking": "Metnin seslendiriliyor",
     "stage.decoding": "Dosyaların okunuyor",
     "stage.finding faces": "Yüzler bulunuyor",
     "stage.tracking faces": "Yüz takip ediliyor",

@@ -56,10 +56,10 @@ async def test_a_typed_spanish_line_becomes_a_talking_portrait(
         assert has_video and has_audio
 
         (job,) = await service.list_jobs(await account_of(service, lucia))
-        assert job.status == "completed" and job.charged == job.estimate
-        assert 2.0 < job.estimate_seconds < 8.0  # the spoken line, measured when submitted
-        assert seconds == pytest.approx(job.estimate_seconds, abs=0.15)
-        assert job.output_seconds == pytest.approx(job.estimate_seconds, abs=0.1)
+        # held on the bound read from the text, charged on the speech the job made
+        assert job.status == "completed" and job.charged <= job.estimate
+        assert 2.0 < job.output_seconds <= job.estimate_seconds
+        assert seconds == pytest.approx(job.output_seconds, abs=0.15)
 
 
 async def test_a_typed_line_too_long_is_refused_in_the_users_language(
@@ -107,6 +107,6 @@ async def test_a_typed_japanese_line_dubs_a_video_note_in_a_neural_voice(
 
         (job,) = await service.list_jobs(await account_of(service, hana))
         assert job.model == "lipsync-video" and job.status == "completed"
-        assert job.charged == job.estimate
-        assert 1.5 < job.estimate_seconds < 6.0
-        assert seconds == pytest.approx(job.estimate_seconds, abs=0.15)
+        assert job.charged <= job.estimate
+        assert 1.5 < job.output_seconds <= job.estimate_seconds
+        assert seconds == pytest.approx(job.output_seconds, abs=0.15)
