@@ -21,8 +21,8 @@ from engine.config import Settings
 from engine.errors import MediaError
 from engine.inputs import ResolvedInput
 from engine.job_request import SpokenText
-from engine.media import MediaInfo
 from engine.media.audio import write_wav
+from engine.media.probe import sound_info
 
 PLANNED = ".speech.json"
 
@@ -40,18 +40,7 @@ def plan_speech(
         path = dest / f"{role}{PLANNED}"
         fixed = SpokenText(text=spoken.text, voice=voice.id, speed=spoken.speed)
         path.write_text(json.dumps(asdict(fixed), ensure_ascii=False), encoding="utf-8")
-        info = MediaInfo(
-            kind="audio",
-            duration=seconds,
-            width=None,
-            height=None,
-            fps=None,
-            has_audio=True,
-            has_video=False,
-            rotation=0,
-            format_name="text",
-        )
-        planned[role] = ResolvedInput(role, path, info)
+        planned[role] = ResolvedInput(role, path, sound_info(seconds, "text"))
     return planned
 
 

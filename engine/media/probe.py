@@ -202,16 +202,21 @@ def main_audio_stream(container: av.container.InputContainer) -> av.AudioStream 
 
 
 def _audio_info(container: av.container.InputContainer, audio: av.AudioStream) -> MediaInfo:
+    return sound_info(stream_duration(container, audio), container.format.name)
+
+
+def sound_info(duration: float | None, format_name: str) -> MediaInfo:
+    """A sound with no picture: all a caller knows is its length (and what holds it)."""
     return MediaInfo(
         kind="audio",
-        duration=stream_duration(container, audio),
+        duration=duration,
         width=None,
         height=None,
         fps=None,
         has_audio=True,
         has_video=False,
         rotation=0,
-        format_name=container.format.name,
+        format_name=format_name,
     )
 
 

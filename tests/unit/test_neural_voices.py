@@ -11,11 +11,10 @@ import numpy as np
 import pytest
 
 from engine import tts
-from engine.media.audio import write_wav
 from engine.tts import kokoro, piper
 from engine.tts.phones import ipa_phones
 from engine.tts.pieces import pieces
-from tests.support.forced_align import align_phones, median_start_miss
+from tests.support.forced_align import assert_timed_as_aligned
 
 VOICES = piper.installed()
 
@@ -172,11 +171,7 @@ def test_kokoros_timings_agree_with_an_independent_alignment(tmp_path: Path) -> 
     """pocketsphinx, told only which phones were spoken, places them itself: Kokoro's own
     (shifted, refined) timings must land where it does, and a timeline 0.1 s off must not."""
     speech = tts.speak("ばあばは毎晩、帽子をかぶって散歩します。", tts.choose(language="ja"))
-    wav = tmp_path / "ja.wav"
-    write_wav(wav, speech.samples, speech.sample_rate)
-    aligned = align_phones(wav, [name for name, _, _ in speech.phones])
-    assert median_start_miss(speech.phones, aligned) < 0.03
-    assert median_start_miss(speech.phones, aligned, shift=0.1) > 0.06
+    assert_timed_as_aligned(speech, tmp_path)
 
 
 def test_short_quiet_vowels_of_typed_speech_still_open_the_jaw() -> None:

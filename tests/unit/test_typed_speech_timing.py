@@ -9,8 +9,7 @@ import numpy as np
 
 from engine import tts
 from engine.lipsync.speech.track import mouth_track
-from engine.media.audio import write_wav
-from tests.support.forced_align import align_phones, median_start_miss
+from tests.support.forced_align import assert_timed_as_aligned
 
 SPANISH = "Mi mamá compró un mapa bonito para el viaje a Panamá."
 
@@ -21,11 +20,7 @@ def test_espeaks_speech_can_be_aligned_independently(tmp_path: Path) -> None:
     espeak says it spoke within a frame or two of espeak's own times."""
     speech = tts.speak(SPANISH, tts.choose(language="es"))
     assert speech.voice.engine == tts.ESPEAK
-    wav = tmp_path / "es.wav"
-    write_wav(wav, speech.samples, speech.sample_rate)
-    aligned = align_phones(wav, [name for name, _, _ in speech.phones])
-    assert median_start_miss(speech.phones, aligned) < 0.03
-    assert median_start_miss(speech.phones, aligned, shift=0.1) > 0.06
+    assert_timed_as_aligned(speech, tmp_path)
 
 
 def test_typed_closures_stay_shut_until_the_synthesizers_release() -> None:
