@@ -1,5 +1,6 @@
 """Typed speech (espeak-ng's voices here): its phone timings are checked by an aligner
-that never saw them, and the mouth keeps them exactly where lips are sealed."""
+that never saw them, the job speaks it with those timings kept, and the mouth keeps them
+exactly where lips are sealed."""
 
 from __future__ import annotations
 
@@ -8,7 +9,13 @@ from pathlib import Path
 import numpy as np
 
 from engine import tts
+from engine.handlers import JobContext, JobSpec
+from engine.job_request import SpokenText
 from engine.lipsync.speech.track import mouth_track
+from engine.media import probe
+from engine.speech_inputs import plan_speech
+from engine.worker.child import _with_speech
+from tests.conftest import make_settings
 from tests.support.forced_align import assert_timed_as_aligned
 
 SPANISH = "Mi mamá compró un mapa bonito para el viaje a Panamá."
@@ -40,3 +47,30 @@ def test_typed_closures_stay_shut_until_the_synthesizers_release() -> None:
         after = (times > end) & (times <= end + 0.04)
         reopened += bool(track.open[after].max() > 0.05)
     assert reopened >= len(bilabials) - 2  # a p/b/m may run straight into another closure
+
+
+def test_a_planned_text_is_spoken_with_its_phones_before_the_render(tmp_path: Path) -> None:
+    """At submit a text is only planned (bounded from its reading); the render process
+    speaks it first, with the synthesizer's phones beside the voice (so the mouth is timed
+    on them, not recognised), and lifts the held length: the hold caps the charge."""
+    settings = make_settings(tmp_path / "data")
+    planned = plan_speech({"audio": SpokenText(SPANISH, language="es")}, tmp_path / "in", settings)
+    bound = planned["audio"].info.duration
+    spec = JobSpec(
+        id="j",
+        model="lipsync-image",
+        params={},
+        inputs={"audio": planned["audio"].path},
+        work_dir=tmp_path / "work",
+        output_path=tmp_path / "work" / "out.mp4",
+        settings=settings,
+        max_output_seconds=bound,
+    )
+    stages: list[tuple[str, float]] = []
+    spoken = _with_speech(spec, JobContext(report=lambda s, f: stages.append((s, f))))
+    voice = spoken.inputs["audio"]
+    assert voice.parent == spec.work_dir and voice.suffix == ".wav"
+    phones = tts.load_phones(voice)
+    assert phones and sum(name in {"P", "B", "M"} for name, _, _ in phones) >= 6
+    assert 0 < probe(voice).duration <= bound and spoken.max_output_seconds is None
+    assert stages[0] == ("speaking", 0.0)
