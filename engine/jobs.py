@@ -87,8 +87,12 @@ class NewJob:
     note: str = field(default="")
 
 
-async def insert(conn: aiosqlite.Connection, new: NewJob) -> None:
-    """Queue a job and hold its estimate, in the caller's transaction."""
+async def insert(conn: aiosqlite.Connection, new: NewJob) -> Job:
+    """Queue a job and hold its estimate, in the caller's transaction; the job as queued.
+
+    Read back on the writing connection: the service's reading connection may be inside an
+    older snapshot (another task's statement still open on it), which has no such job yet.
+    """
     now = time.time()
     await conn.execute(
         "INSERT INTO jobs (id, account_id, model, status, params, inputs, source, webhook,"
@@ -116,6 +120,9 @@ async def insert(conn: aiosqlite.Connection, new: NewJob) -> None:
     await ledger.reserve(
         conn, new.account_id, new.id, new.estimate, note=new.note or f"hold for {new.model}"
     )
+    job = await _get(conn, new.id)
+    assert job is not None  # inserted just above, in this transaction
+    return job
 
 
 async def get(db: Database, job_id: str) -> Job:

@@ -534,7 +534,7 @@ class Service:
                 f"{params['resolution']}",
             )
             async with self.db.write() as conn:
-                await jobs.insert(conn, new)
+                job = await jobs.insert(conn, new)
         except BaseException:
             self.storage.discard_job_files(job_id)
             if request.idempotency_key:  # lost a race with an identical submission?
@@ -544,7 +544,6 @@ class Service:
                 if existing is not None:
                     return _same_request(existing, request_hash)
             raise
-        job = await jobs.get(self.db, job_id)
         await self.publish(job)
         return job
 

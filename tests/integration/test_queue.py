@@ -79,6 +79,25 @@ async def test_fifty_concurrent_submissions_accept_exactly_what_the_balance_cove
         await second.close()
 
 
+async def test_a_submit_returns_its_job_while_an_older_read_is_still_open(
+    service: Service, picture: Path, tone: Path
+) -> None:
+    """Reads share one connection, and a statement still open on it (another request
+    paging through jobs) keeps the snapshot it started in, which has no new job: the
+    submit must not answer "no job with id ..." for a job it queued and holds credits for
+    (seen once under load with 50 racing submissions)."""
+    account = await account_with(service, 100)
+    request = image_job(picture, tone, resolution="480p")
+    for _ in range(2):
+        await service.submit(account, request, local_dirs=[picture.parent])
+    reader = service.db._reader  # the reads' connection, held mid-statement on purpose
+    async with reader.execute("SELECT id FROM jobs") as open_read:
+        assert await open_read.fetchone() is not None  # one row read, more to come
+        job = await service.submit(account, request, local_dirs=[picture.parent])
+    assert job.status == "queued" and job.estimate == 10
+    assert len(await service.list_jobs(account)) == 3
+
+
 async def test_completed_job_is_charged_once_at_the_seed_price(
     service: Service, picture: Path, tone: Path
 ) -> None:
