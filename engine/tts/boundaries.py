@@ -39,10 +39,8 @@ def band_level_db(samples: np.ndarray, rate: int) -> np.ndarray:
     return 10 * np.log10(band + 1e-10)
 
 
-def refined(
-    phones: list[Phone], samples: np.ndarray, rate: int, *, reach_s: float = REACH_S
-) -> list[Phone]:
-    """`phones` with each consonant-vowel boundary on the sound's edge, if within `reach_s`."""
+def refined(phones: list[Phone], samples: np.ndarray, rate: int) -> list[Phone]:
+    """`phones` with each consonant-vowel boundary on the sound's edge."""
     if len(phones) < 2 or samples.size < int(_WINDOW_S * rate):
         return phones
     level = np.convolve(band_level_db(samples, rate), np.ones(3) / 3, mode="same")
@@ -53,8 +51,8 @@ def refined(
         if "SIL" in (before, after) or (before in VOWELS) == (after in VOWELS):
             continue
         edge = out[i][2]
-        lo = max(out[i][1] + MIN_PHONE_S, edge - reach_s)
-        hi = min(out[i + 1][2] - MIN_PHONE_S, edge + reach_s)
+        lo = max(out[i][1] + MIN_PHONE_S, edge - REACH_S)
+        hi = min(out[i + 1][2] - MIN_PHONE_S, edge + REACH_S)
         k0, k1 = int(np.ceil(lo / _HOP_S)), int(hi / _HOP_S) + 1
         window = slope[k0:k1]
         if hi <= lo or window.size == 0:

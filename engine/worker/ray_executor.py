@@ -40,7 +40,6 @@ from engine.errors import ConfigError
 from engine.handlers import load_handlers
 from engine.lipsync.neural import load_generator
 from engine.native_logs import quiet_native_logs
-from engine.speech_inputs import PLANNED, is_planned
 from engine.worker.child import run_job
 from engine.worker.executor import READY_TIMEOUT, Progress, RenderDied
 
@@ -89,8 +88,9 @@ class RenderActor:
         try:
             paths: dict[str, str] = {}
             for role, (name, data) in inputs.items():
-                suffix = PLANNED if is_planned(Path(name)) else Path(name).suffix
-                path = scratch / f"{role}{suffix}"
+                # The job's folder names each input after its role (`audio.wav`,
+                # `audio.speech.json`), so its own name is unique and says what it holds.
+                path = scratch / name
                 path.write_bytes(data)
                 paths[role] = str(path)
             work = scratch / "work"
